@@ -1,0 +1,15 @@
+// Connect clients of a service (gRPC protocol over HTTP/2), as a user's program
+// would make them. Compression is off: audio and tensors do not compress.
+import type { DescService } from '@bufbuild/protobuf';
+import { type Client, createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+
+export function connectClient<S extends DescService>(service: S, address: string): Client<S> {
+  const baseUrl = address.includes('://') ? address : `http://${address}`;
+  const transport = createGrpcTransport({
+    baseUrl,
+    acceptCompression: [],
+    nodeOptions: { settings: { initialWindowSize: 16 << 20 } },
+  });
+  return createClient(service, transport);
+}

