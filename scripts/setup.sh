@@ -49,4 +49,17 @@ fi
 log "pnpm install"
 pnpm install --frozen-lockfile --reporter=silent
 
+# The tiny random-weight model set the tests and the embedded default run on.
+# The export is deterministic; it is redone only when the exporter changes.
+stamp=$(cat tools/export/export.py tools/export/acestep_export/*.py | sha256sum | cut -c1-16)
+if [ "$(cat models/tiny/.export-stamp 2>/dev/null)" != "$stamp" ]; then
+  log "exporting the tiny model set (models/tiny)"
+  rm -rf models/tiny
+  log_file=$(mktemp)
+  /usr/bin/python3 tools/export/export.py --random --preset tiny --parity-fixtures --out models/tiny >"$log_file" 2>&1 \
+    || { cat "$log_file" >&2; exit 1; }
+  rm -f "$log_file"
+  echo "$stamp" > models/tiny/.export-stamp
+fi
+
 log "done"

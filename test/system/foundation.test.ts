@@ -221,3 +221,41 @@ describe('graceful shutdown of a stage', () => {
     );
   });
 });
+
+describe('connection age', () => {
+  it('sends GOAWAY to connections past the max age; calls in flight finish and new calls reconnect', async () => {
+    const logs: string[] = [];
+    const lm = await launchService('lm', {
+      args: ['--max-connection-age-ms', '400', '--log-level', 'debug'],
+      onLog: (_name, line) => logs.push(line),
+    });
+    const client = createStageClient(LmService, { target: lm.address });
+    try {
+      const requests = new Pushable<TensorChunk>();
+      const [first, ...rest] = [
+        ...tensorToChunks({
+          name: 'x',
+          dtype: 'uint8',
+          shape: [2 << 20],
+          data: new Uint8Array(2 << 20).fill(3),
+        }),
+      ];
+      requests.push(first!);
+      const inFlight = echo(lm.address, requests);
+      for (let i = 0; i < 4; i++) {
+        assert.equal((await client.info({})).info?.service, 'lm');
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      for (const chunk of rest) requests.push(chunk);
+      requests.end();
+      assert.equal((await inFlight)[0]?.data.byteLength, 2 << 20);
+      assert.ok(
+        logs.some((l) => l.includes('max age: GOAWAY')),
+        'a connection was aged out',
+      );
+    } finally {
+      client.close();
+      await lm.stop();
+    }
+  });
+});

@@ -27,6 +27,11 @@ export interface ServiceConfig {
   maxTensorBytes: number;
   /** On SIGTERM: how long in-flight work may take before it is cancelled. */
   shutdownGraceMs: number;
+  /**
+   * Connections get GOAWAY after this age (±10% jitter), so clients reconnect
+   * and re-resolve DNS: replicas added by the autoscaler get traffic. 0 = never.
+   */
+  maxConnectionAgeMs: number;
   logLevel: LogLevel;
 }
 
@@ -82,6 +87,12 @@ export const SERVICE_OPTIONS = {
   maxBatch: intOption('max-batch', 'items per batch', 1, 64),
   maxTensorBytes: intOption('max-tensor-bytes', 'largest tensor on a stream', 1024, 2 ** 31 - 1),
   shutdownGraceMs: intOption('shutdown-grace-ms', 'grace period for in-flight work on SIGTERM', 0, 3_600_000),
+  maxConnectionAgeMs: intOption(
+    'max-connection-age-ms',
+    'GOAWAY after this connection age (0 = never)',
+    0,
+    86_400_000,
+  ),
   logLevel: stringOption<LogLevel>(
     'log-level',
     'log level',
@@ -176,6 +187,7 @@ export function defaultServiceConfig(ports: { port: number; metricsPort: number 
     maxBatch: 8,
     maxTensorBytes: 1 << 30,
     shutdownGraceMs: 30_000,
+    maxConnectionAgeMs: 300_000,
     logLevel: 'info',
   };
 }

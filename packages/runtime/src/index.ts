@@ -3,6 +3,7 @@ export * from './health.ts';
 export * from './logger.ts';
 export * from './main.ts';
 export * from './metrics.ts';
+export * from './request-stream.ts';
 export * from './server.ts';
 export * from './service-info.ts';
 export * from './stage-client.ts';

@@ -121,6 +121,12 @@ async function* scoped<T>(
   }
 }
 
+/** GOAWAY after the connection's age (jittered so replicas' clients do not reconnect in lockstep). */
+function maxAgeTimer(ageMs: number, onAge: () => void): NodeJS.Timeout | undefined {
+  if (ageMs <= 0) return undefined;
+  return setTimeout(onAge, ageMs * (0.9 + Math.random() * 0.2)).unref();
+}
+
 function startMetricsServer(context: ServiceContext): http.Server {
   return http.createServer(async (req, res) => {
     if (req.url === '/metrics') {
@@ -178,7 +184,14 @@ export async function startService<C extends ServiceConfig>(
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
-    session.once('close', () => sessions.delete(session));
+    const aged = maxAgeTimer(config.maxConnectionAgeMs, () => {
+      context.logger.debug('connection reached its max age: GOAWAY');
+      session.close();
+    });
+    session.once('close', () => {
+      sessions.delete(session);
+      if (aged) clearTimeout(aged);
+    });
   });
 
   const port = await listen(server, config.port, config.host);

@@ -51,10 +51,26 @@ function serviceConfig(service: DescService, options: StageClientOptions): strin
   });
 }
 
+/**
+ * grpc-message is percent-encoded on the wire; Connect servers encode with
+ * encodeURIComponent, and grpc-js decodes with decodeURI, which leaves
+ * reserved characters such as "," as %2C. Finish the job.
+ */
+function decodeStatusMessage(message: string): string {
+  try {
+    return decodeURIComponent(message);
+  } catch {
+    return message;
+  }
+}
+
 function toConnectError(error: unknown): ConnectError {
   const e = error as Partial<grpc.ServiceError>;
   if (typeof e?.code === 'number' && e.code >= 1 && e.code <= 16) {
-    return new ConnectError(e.details ?? e.message ?? 'stage call failed', e.code as number as Code);
+    return new ConnectError(
+      decodeStatusMessage(e.details ?? e.message ?? 'stage call failed'),
+      e.code as number as Code,
+    );
   }
   return ConnectError.from(error);
 }

@@ -37,13 +37,27 @@ export class WorkQueue {
 
   /** Runs job when a slot is free; rejects with RESOURCE_EXHAUSTED when the queue is full. */
   async run<T>(job: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    await this.#admit(signal);
+    const release = await this.acquire(signal);
     try {
       return await job();
     } finally {
+      release();
+    }
+  }
+
+  /**
+   * Waits for a slot and returns its release function, for work that streams
+   * results (an async generator holds the slot until it ends).
+   */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    await this.#admit(signal);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       this.#running--;
       this.#next();
-    }
+    };
   }
 
   #admit(signal?: AbortSignal): Promise<void> {

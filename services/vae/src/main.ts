@@ -2,4 +2,4 @@
 import { defaultServiceConfig, runServiceMain } from '@acestep/runtime';
 import { vaeSpec } from './service.ts';
 
-await runServiceMain(vaeSpec, defaultServiceConfig({ port: 50053, metricsPort: 9463 }));
+await runServiceMain(vaeSpec(), defaultServiceConfig({ port: 50053, metricsPort: 9463 }));

@@ -1,0 +1,87 @@
+// Encode and decode speed of each output format, on 30 s of 48 kHz stereo (tones plus a little noise),
+// plus the 44.1 kHz → 48 kHz upload path (decode + resample, both qualities).
+//   node bench/audio-codecs.ts [--runs 3] [--seconds 30]
+// Prints a table (× real time = audio seconds / wall seconds, median of the runs); no assertions.
+// Numbers from a shared 2-core VM are noisy (±30 %).
+import { parseArgs } from 'node:util';
+import {
+  decodeAudio,
+  decodeAudioSource,
+  encodeAudio,
+  encodeWav,
+  type OutputFormat,
+  type PcmAudio,
+} from '../packages/audio/src/index.ts';
+
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '30' } },
+});
+const runs = Number(values.runs);
+const seconds = Number(values.seconds);
+
+/** Two tones per channel and low-level noise, so lossless coders cannot compress it to nothing. */
+function testSignal(sampleRate: number): PcmAudio {
+  const frames = Math.round(sampleRate * seconds);
+  let seed = 1;
+  const noise = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff - 0.5;
+  };
+  const channel = (f1: number, f2: number): Float32Array => {
+    const out = new Float32Array(frames);
+    for (let i = 0; i < frames; i++) {
+      const t = i / sampleRate;
+      out[i] = 0.4 * Math.sin(2 * Math.PI * f1 * t) + 0.2 * Math.sin(2 * Math.PI * f2 * t) + 0.01 * noise();
+    }
+    return out;
+  };
+  return { sampleRate, channels: [channel(440, 3520), channel(997, 6000)] };
+}
+
+async function medianMs(fn: () => Promise<unknown>): Promise<number> {
+  await fn(); // warm-up: JIT, wasm compilation
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+const rt = (ms: number): string => (seconds / (ms / 1000)).toFixed(0);
+const pcm = testSignal(48_000);
+const rows: string[][] = [['format', 'size KiB', 'encode ms', 'encode ×RT', 'decode ms', 'decode ×RT']];
+const formats: [string, OutputFormat, { flacBitDepth?: 16 | 24 }][] = [
+  ['wav16', 'wav16', {}],
+  ['wav24', 'wav24', {}],
+  ['wav32f', 'wav32f', {}],
+  ['flac16', 'flac', { flacBitDepth: 16 }],
+  ['flac24', 'flac', { flacBitDepth: 24 }],
+  ['mp3 192k', 'mp3', {}],
+];
+for (const [label, format, options] of formats) {
+  const file = await encodeAudio(pcm, format, options);
+  const enc = await medianMs(() => encodeAudio(pcm, format, options));
+  const dec = await medianMs(() => decodeAudioSource(file));
+  rows.push([label, (file.length / 1024).toFixed(0), enc.toFixed(0), rt(enc), dec.toFixed(0), rt(dec)]);
+}
+
+const at441 = encodeWav(testSignal(44_100), 's16');
+for (const quality of ['medium', 'best'] as const) {
+  const ms = await medianMs(() => decodeAudio(at441, {}, { quality }));
+  rows.push([
+    `wav16 44.1k → 48k (${quality})`,
+    (at441.length / 1024).toFixed(0),
+    '',
+    '',
+    ms.toFixed(0),
+    rt(ms),
+  ]);
+}
+
+const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+console.log(`audio codecs: ${seconds} s stereo, median of ${runs} runs, node ${process.version}`);
+for (const r of rows)
+  console.log(r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  '));

@@ -1,0 +1,20 @@
+export { ContractError, checkGraph } from './contract.ts';
+export type { FixtureCase, FixtureIndex, FixtureTensor, GraphFixtures } from './fixtures.ts';
+export { loadFixtureIndex, maxAbsDiff, readFixtureInputs, readFixtureTensor } from './fixtures.ts';
+export type { GraphSession } from './graph-session.ts';
+export type {
+  Dim,
+  GraphEntry,
+  GraphName,
+  LmConstants,
+  Manifest,
+  ModelConstants,
+  TensorDtype,
+  TensorFile,
+  TensorSpec,
+  TokenizerEntry,
+} from './manifest.ts';
+export { CONTRACT_VERSION, GRAPH_NAMES, loadManifest, ManifestError, parseManifest } from './manifest.ts';
+export type { Device, ModelSet, OpenOptions } from './modelSet.ts';
+export { openModelSet, sessionOptions, sha256File } from './modelSet.ts';
+export { defaultModelDir, requireModelDir, TINY_BUILD_COMMAND } from './paths.ts';

@@ -1,0 +1,134 @@
+/**
+ * 5 Hz audio codes (spec §2.9, LM spec §1.3): parsing `<|audio_code_N|>` strings or integer
+ * lists, and the FSQ index ↔ per-level code math (levels [8,8,8,5,5,5], codebook 64 000,
+ * dimension 0 least significant). `project_out` and the detokenizer are model graphs, not here.
+ */
+
+import { invalid } from './errors.ts';
+
+export const FSQ_LEVELS = [8, 8, 8, 5, 5, 5] as const;
+export const FSQ_DIM = FSQ_LEVELS.length;
+/** cumprod([1, 8, 8, 8, 5, 5]). */
+export const FSQ_BASIS = [1, 8, 64, 512, 2560, 12800] as const;
+export const CODEBOOK_SIZE = 64000;
+export const MAX_AUDIO_CODE = CODEBOOK_SIZE - 1;
+export const CODES_PER_SECOND = 5;
+/** One code covers 5 latent frames (25 Hz → 5 Hz pooling), 0.2 s, 9600 samples. */
+export const FRAMES_PER_CODE = 5;
+/** 600 s at 5 Hz. */
+export const MAX_AUDIO_CODES = 3000;
+
+const CODE_TOKEN = /<\|audio_code_(0|[1-9]\d*)\|>/y;
+const WHITESPACE = /\s*/y;
+
+/**
+ * Codes from a string of `<|audio_code_N|>` tokens (whitespace between tokens allowed) or from
+ * integers. Strict, unlike upstream (which extracts any `\d+` with a regex and clamps to
+ * [0, 63999]): any other text, a non-canonical spelling (`<|audio_code_007|>` is plain text to
+ * the LM tokenizer) or an index outside [0, 63999] is an INVALID_ARGUMENT naming `audio_codes`.
+ */
+export function parseAudioCodes(input: string | readonly number[], field = 'audio_codes'): number[] {
+  if (typeof input !== 'string') {
+    input.forEach((code, i) => {
+      checkCode(field, code, i);
+    });
+    return [...input];
+  }
+  const codes: number[] = [];
+  let pos = 0;
+  for (;;) {
+    WHITESPACE.lastIndex = pos;
+    WHITESPACE.exec(input);
+    pos = WHITESPACE.lastIndex;
+    if (pos >= input.length) return codes;
+    CODE_TOKEN.lastIndex = pos;
+    const match = CODE_TOKEN.exec(input);
+    if (!match) {
+      const near = JSON.stringify(input.slice(pos, pos + 24));
+      throw invalid(field, `expected <|audio_code_N|> at character ${pos}, found ${near}`);
+    }
+    checkCode(field, Number(match[1]), codes.length);
+    codes.push(Number(match[1]));
+    pos = CODE_TOKEN.lastIndex;
+  }
+}
+
+function checkCode(field: string, code: number, index: number): void {
+  if (!Number.isInteger(code) || code < 0 || code > MAX_AUDIO_CODE) {
+    throw invalid(field, `code #${index} must be an integer in [0, ${MAX_AUDIO_CODE}], got ${String(code)}`);
+  }
+}
+
+export function formatAudioCodes(codes: readonly number[]): string {
+  return codes.map((c) => `<|audio_code_${c}|>`).join('');
+}
+
+/** Codes the LM writes for a duration: int(duration · 5). */
+export function expectedCodeCount(durationSeconds: number): number {
+  return Math.trunc(durationSeconds * CODES_PER_SECOND);
+}
+
+/** Latent frames the codes decode to: 5 per code. */
+export function codesToFrames(count: number): number {
+  return count * FRAMES_PER_CODE;
+}
+
+/**
+ * Count check: 1 … 3000 codes; with `expected` (e.g. from a requested duration) the count must
+ * match it exactly.
+ */
+export function checkAudioCodeCount(count: number, expected?: number, field = 'audio_codes'): void {
+  if (count < 1 || count > MAX_AUDIO_CODES) {
+    throw invalid(field, `must hold 1 to ${MAX_AUDIO_CODES} codes (5 per second, ≤ 600 s), got ${count}`);
+  }
+  if (expected !== undefined && count !== expected) {
+    const seconds = expected / CODES_PER_SECOND;
+    throw invalid(
+      field,
+      `has ${count} codes but the target length needs ${expected} (${seconds} s at 5 codes/s)`,
+    );
+  }
+}
+
+/** Per-dimension levels of an index: level_d = floor(index / basis_d) mod L_d. */
+export function fsqLevels(index: number): number[] {
+  return FSQ_LEVELS.map((levels, d) => Math.floor(index / FSQ_BASIS[d]!) % levels);
+}
+
+/** Index of per-dimension levels: Σ level_d · basis_d. */
+export function fsqIndex(levels: readonly number[]): number {
+  if (levels.length !== FSQ_DIM)
+    throw new RangeError(`fsqIndex: need ${FSQ_DIM} levels, got ${levels.length}`);
+  let index = 0;
+  levels.forEach((level, d) => {
+    const max = FSQ_LEVELS[d]! - 1;
+    if (!Number.isInteger(level) || level < 0 || level > max) {
+      throw new RangeError(`fsqIndex: level ${d} must be an integer in [0, ${max}], got ${level}`);
+    }
+    index += level * FSQ_BASIS[d]!;
+  });
+  return index;
+}
+
+/**
+ * Code value of a level: level·(2/(L − 1)) − 1 ∈ [−1, 1] (FSQ with preserve_symmetry), with
+ * float32 rounding at each step as vector-quantize-pytorch computes it.
+ */
+export function fsqCodeValue(level: number, levels: number): number {
+  return Math.fround(Math.fround(level * Math.fround(2 / (levels - 1))) - 1);
+}
+
+/**
+ * `quantizer.get_codes_from_indices` for one quantizer: [N] indices → [N, 6] float32 codes,
+ * the input of `project_out` (Linear 6 → 2048).
+ */
+export function fsqCodesFromIndices(indices: readonly number[]): Float32Array {
+  const out = new Float32Array(indices.length * FSQ_DIM);
+  indices.forEach((index, n) => {
+    checkCode('audio_codes', index, n);
+    fsqLevels(index).forEach((level, d) => {
+      out[n * FSQ_DIM + d] = fsqCodeValue(level, FSQ_LEVELS[d]!);
+    });
+  });
+  return out;
+}

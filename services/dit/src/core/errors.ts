@@ -1,0 +1,52 @@
+/**
+ * Errors the gRPC layer maps to status codes. A plain core throws these for bad requests only;
+ * anything else (a model returning NaN, a wrong tensor size) is a plain Error = INTERNAL.
+ */
+
+export const DIT_ERROR_CODES = ['INVALID_ARGUMENT', 'FAILED_PRECONDITION'] as const;
+export type DitErrorCode = (typeof DIT_ERROR_CODES)[number];
+
+export class DitInputError extends Error {
+  /** Request field the error is about, in the API's snake_case spelling (e.g. `repainting_end`). */
+  readonly field: string;
+  readonly code: DitErrorCode;
+
+  constructor(field: string, message: string, code: DitErrorCode = 'INVALID_ARGUMENT') {
+    super(`${field}: ${message}`);
+    this.name = 'DitInputError';
+    this.field = field;
+    this.code = code;
+  }
+}
+
+/** The sampler produced latents that cannot be decoded (NaN/Inf or all zeros), as upstream refuses them. */
+export class DitNumericError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DitNumericError';
+  }
+}
+
+export function invalid(field: string, message: string): DitInputError {
+  return new DitInputError(field, message, 'INVALID_ARGUMENT');
+}
+
+export function precondition(field: string, message: string): DitInputError {
+  return new DitInputError(field, message, 'FAILED_PRECONDITION');
+}
+
+/** Throws unless `value` is a finite number in [min, max]. */
+export function checkRange(field: string, value: number, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw invalid(field, `must be a number in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is an integer in [min, max]. */
+export function checkInt(field: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalid(field, `must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,126 @@
+// The closed vocabularies of ACE-Step 1.5 that requests are checked against:
+// the LM's constrained-decoding lists (keyscales, time signatures, language
+// codes; acestep-lm-api.md §4.3), the DiT task instructions (§7.1) and the
+// 5 Hz audio-code token syntax (§1.3).
+
+export const TASK_NAMES = ['text2music', 'cover', 'repaint', 'lego', 'extract', 'complete'] as const;
+export type TaskName = (typeof TASK_NAMES)[number];
+
+/** Tasks only the base DiT was trained for (acestep-dit-vae.md §5.4, §8). */
+export const BASE_ONLY_TASKS: ReadonlySet<TaskName> = new Set(['lego', 'extract', 'complete']);
+
+/** Tasks whose DiT context is the source audio. */
+export const SOURCE_AUDIO_TASKS: ReadonlySet<TaskName> = new Set([
+  'cover',
+  'repaint',
+  'lego',
+  'extract',
+  'complete',
+]);
+
+/** The DiT instruction each task uses when the request leaves `instruction` empty (constants.TASK_INSTRUCTIONS). */
+export const TASK_INSTRUCTIONS: Readonly<Record<TaskName, string>> = {
+  text2music: 'Fill the audio semantic mask based on the given conditions:',
+  repaint: 'Repaint the mask area based on the given conditions:',
+  cover: 'Generate audio semantic tokens based on the given conditions:',
+  extract: 'Extract the track from the audio:',
+  lego: 'Generate the track based on the audio context:',
+  complete: 'Complete the input track:',
+};
+
+export const AUDIO_FORMATS = ['mp3', 'wav', 'flac'] as const;
+export type AudioFormatName = (typeof AUDIO_FORMATS)[number];
+
+export const DIT_VARIANTS = ['turbo', 'base', 'sft'] as const;
+export type DitVariant = (typeof DIT_VARIANTS)[number];
+
+/** The 51 language codes the LM may write (constants.VALID_LANGUAGES); "unknown" = auto. */
+export const VOCAL_LANGUAGES: readonly string[] = (
+  'ar az bg bn ca cs da de el en es fa fi fr he hi hr ht hu id is it ja ko la lt ms ne nl no pa pl pt ' +
+  'ro ru sa sk sr sv sw ta te th tl tr uk ur vi yue zh unknown'
+).split(' ');
+
+const NOTES = ['A', 'B', 'C', 'D', 'E', 'F', 'G'] as const;
+const ACCIDENTALS = ['', '#', 'b', '♯', '♭'] as const;
+const MODES = ['major', 'minor'] as const;
+
+/** The 70 keyscales of the LM's keyscale prefix tree: note × accidental × mode. */
+export const KEY_SCALES: readonly string[] = NOTES.flatMap((note) =>
+  ACCIDENTALS.flatMap((accidental) => MODES.map((mode) => `${note}${accidental} ${mode}`)),
+);
+
+/** Public spelling of the four time signatures; the LM writes only the numerator (6 means 6/8). */
+export const TIME_SIGNATURES = ['2/4', '3/4', '4/4', '6/8'] as const;
+export type TimeSignature = (typeof TIME_SIGNATURES)[number];
+
+const KEY_SCALE_INPUT = /^([A-Ga-g])([#b♯♭]?)\s*(major|minor|maj|min|m)?$/i;
+
+/**
+ * A keyscale as the LM spells it ("F# minor"), or null when the text is not one
+ * of the 70. Accepts any case for the note and mode words and the short forms
+ * "Am" / "F#m" / "Bb" (major); "" and "n/a" mean auto and return "".
+ */
+export function canonicalKeyScale(text: string): string | null {
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed.toLowerCase() === 'n/a') return '';
+  const match = KEY_SCALE_INPUT.exec(trimmed);
+  if (!match) return null;
+  const [, note = '', accidental = '', modeText] = match;
+  // A bare lowercase "m" is minor (Am); an uppercase "M" is ambiguous chord notation, so refuse it.
+  if (modeText === 'M') return null;
+  const mode = modeText === undefined || /^maj/i.test(modeText) ? 'major' : 'minor';
+  return `${note.toUpperCase()}${accidental} ${mode}`;
+}
+
+/** "4/4" or the LM's numerator form "4" → "4/4"; "" and "n/a" → ""; anything else → null. */
+export function canonicalTimeSignature(text: string): TimeSignature | '' | null {
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed.toLowerCase() === 'n/a') return '';
+  const byNumerator: Record<string, TimeSignature> = { '2': '2/4', '3': '3/4', '4': '4/4', '6': '6/8' };
+  const numeratorForm = byNumerator[trimmed];
+  if (numeratorForm) return numeratorForm;
+  return (TIME_SIGNATURES as readonly string[]).includes(trimmed) ? (trimmed as TimeSignature) : null;
+}
+
+/** The LM's own spelling of a time signature: the numerator ("6/8" → "6"). */
+export function lmTimeSignature(timeSignature: TimeSignature): string {
+  return timeSignature.slice(0, timeSignature.indexOf('/'));
+}
+
+/** Audio codes: `<|audio_code_N|>` with canonical N in [0, 63999] (the FSQ codebook has 64 000 entries). */
+export const AUDIO_CODE_COUNT = 64_000;
+/** 5 Hz: five audio codes per second of audio. */
+export const AUDIO_CODES_PER_SECOND = 5;
+
+const AUDIO_CODE_TOKEN = /<\|audio_code_(0|[1-9]\d*)\|>/gy;
+
+/**
+ * Parses a concatenation of audio-code tokens (whitespace between tokens is
+ * allowed, nothing else). Returns the code indices, or a reason it is not one.
+ */
+export function parseAudioCodeString(text: string): number[] | { error: string } {
+  const codes: number[] = [];
+  let position = 0;
+  const skipSpace = () => {
+    while (position < text.length && /\s/.test(text[position] ?? '')) position++;
+  };
+  skipSpace();
+  while (position < text.length) {
+    AUDIO_CODE_TOKEN.lastIndex = position;
+    const match = AUDIO_CODE_TOKEN.exec(text);
+    if (!match) return { error: `unexpected text at character ${position}` };
+    const code = Number(match[1]);
+    if (code >= AUDIO_CODE_COUNT) return { error: `code ${code} is outside 0..${AUDIO_CODE_COUNT - 1}` };
+    codes.push(code);
+    position = AUDIO_CODE_TOKEN.lastIndex;
+    skipSpace();
+  }
+  if (codes.length === 0) return { error: 'no audio codes' };
+  return codes;
+}
+
+/** Lyrics that mean "no vocals" (the REST server's `instrumental` rule). */
+export function isInstrumental(lyrics: string): boolean {
+  const trimmed = lyrics.trim().toLowerCase();
+  return trimmed === '' || trimmed === '[inst]' || trimmed === '[instrumental]';
+}

@@ -1,0 +1,44 @@
+// Checks and errors both job services share.
+import { JobError } from './errors.ts';
+import { DEFAULTS, type JobServiceOptions } from './types.ts';
+
+/** Label of the queue metrics. */
+export const QUEUE_NAME = 'jobs';
+
+export function jobNotFound(id: string): JobError {
+  return new JobError('NOT_FOUND', `job ${JSON.stringify(id)} not found (unknown id, or expired)`);
+}
+
+export function queueFull(maxQueued: number): JobError {
+  return new JobError(
+    'RESOURCE_EXHAUSTED',
+    `the job queue is full (${maxQueued} jobs queued or running); retry later`,
+  );
+}
+
+export function checkIdempotencyKey(key: string): void {
+  if (key.length > DEFAULTS.maxIdempotencyKeyLength) {
+    throw new JobError(
+      'INVALID_ARGUMENT',
+      `idempotency_key is ${key.length} characters; at most ${DEFAULTS.maxIdempotencyKeyLength} are allowed`,
+    );
+  }
+}
+
+/** Programming errors in the options: thrown as plain errors at start. */
+export function checkServiceOptions(options: JobServiceOptions, minConcurrency: number): void {
+  const positive = (name: string, value: number | undefined, min: number) => {
+    if (value !== undefined && (!Number.isInteger(value) || value < min)) {
+      throw new Error(`job service option ${name} must be an integer >= ${min}; got ${value}`);
+    }
+  };
+  positive('concurrency', options.concurrency, minConcurrency);
+  positive('maxQueued', options.maxQueued, 1);
+  positive('maxObjectBytes', options.maxObjectBytes, 1);
+  positive('retentionMs', options.retentionMs, 1);
+  positive('maxRunMs', options.maxRunMs, 1);
+  positive('progressIntervalMs', options.progressIntervalMs, 0);
+  positive('nats.ackWaitMs', options.nats?.ackWaitMs, 100);
+  positive('nats.maxAttempts', options.nats?.maxAttempts, 1);
+  positive('nats.replicas', options.nats?.replicas, 1);
+}

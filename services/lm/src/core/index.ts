@@ -1,0 +1,52 @@
+/** Plain TypeScript core of the 5 Hz LM service: no gRPC, no onnxruntime. */
+export { audioCodesFromTokenIds, formatAudioCodeString, parseAudioCodeString } from './codes.ts';
+export * from './fsm/index.ts';
+export {
+  extractLyrics,
+  formatMetadataAsCot,
+  formatMetadataYaml,
+  type LmMetadata,
+  METADATA_KEYS,
+  type MetadataKey,
+  parseLmOutput,
+  postprocessCaption,
+} from './metadata.ts';
+export {
+  buildUserMetadata,
+  CODES_PER_SECOND,
+  hasAllMetas,
+  type PhasePlan,
+  type PhasePlanInput,
+  planPhases,
+  targetCodesForDuration,
+  type UserMetaInput,
+} from './phases.ts';
+export {
+  buildFormatPrompts,
+  buildInspirationPrompts,
+  buildPhase1Prompts,
+  buildPhase2Prompts,
+  buildUnderstandPrompts,
+  type CfgPromptPair,
+  type ChatMessage,
+  type ChatRole,
+  cotAssistantContent,
+  DEFAULT_LM_NEGATIVE_PROMPT,
+  isMeaningfulNegativePrompt,
+  LM_INSTRUCTIONS,
+  NO_USER_INPUT,
+  renderChat,
+} from './prompts.ts';
+export { mulberry32, normalizeSeed, type Rng } from './rng.ts';
+export {
+  ALL_CANDIDATES,
+  applyRepetitionPenalty,
+  argmax,
+  type Candidates,
+  type Distribution,
+  mixCfg,
+  type SamplingParams,
+  TokenSampler,
+} from './sampling.ts';
+export { DEFAULT_DECODE_PARAMS, type DecodeParams, type StepInput, selectToken } from './step.ts';
+export { dumpYamlMapping, type YamlScalar } from './yaml.ts';

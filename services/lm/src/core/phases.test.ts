@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { audioCodesFromTokenIds, formatAudioCodeString, parseAudioCodeString } from './codes.ts';
+import { buildUserMetadata, hasAllMetas, planPhases, targetCodesForDuration } from './phases.ts';
+
+describe('phase planning (spec §3)', () => {
+  it('target codes = int(duration × 5)', () => {
+    assert.equal(targetCodesForDuration(180), 900);
+    assert.equal(targetCodesForDuration(30.3), 151);
+    assert.equal(targetCodesForDuration(10.19), 50);
+    assert.equal(targetCodesForDuration(-1), undefined);
+    assert.equal(targetCodesForDuration(undefined), undefined);
+  });
+
+  it('builds user metadata like generate_music', () => {
+    assert.deepEqual(
+      buildUserMetadata({ bpm: 120.7, keyscale: ' G major ', timesignature: 'N/A', durationSeconds: 30.9 }),
+      {
+        bpm: 120,
+        keyscale: 'G major',
+        duration: 30,
+      },
+    );
+    assert.equal(buildUserMetadata({ bpm: 0, keyscale: '', durationSeconds: -1 }), undefined);
+  });
+
+  it('skips Phase 1 when bpm, keyscale, timesignature and duration are all given', () => {
+    const all = buildUserMetadata({ bpm: 90, keyscale: 'A minor', timesignature: '3', durationSeconds: 60 });
+    assert.ok(hasAllMetas(all));
+    assert.deepEqual(
+      planPhases({ userMetadata: all, useCotMetas: true, thinking: true, hasUserAudioCodes: false }),
+      {
+        runPhase1: false,
+        runPhase2: true,
+      },
+    );
+    const some = buildUserMetadata({ bpm: 90 });
+    assert.ok(!hasAllMetas(some));
+    assert.deepEqual(
+      planPhases({ userMetadata: some, useCotMetas: true, thinking: false, hasUserAudioCodes: false }),
+      {
+        runPhase1: true,
+        runPhase2: false,
+      },
+    );
+    assert.equal(
+      planPhases({ userMetadata: some, useCotMetas: true, thinking: true, hasUserAudioCodes: true })
+        .runPhase2,
+      false,
+    );
+  });
+});
+
+describe('audio code strings', () => {
+  it('formats, parses and clamps', () => {
+    assert.deepEqual(audioCodesFromTokenIds([151669, 198, 151669 + 63999, 151645]), [0, 63999]);
+    assert.equal(formatAudioCodeString([18953, 13833]), '<|audio_code_18953|><|audio_code_13833|>');
+    assert.deepEqual(parseAudioCodeString('<|audio_code_5|>x<|audio_code_65000|>'), [5, 63999]);
+  });
+});

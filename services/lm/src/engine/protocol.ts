@@ -1,0 +1,96 @@
+// What crosses between the service's main thread and the engine's worker thread: jobs in,
+// events out. Plain data only (structured clone); the cancel flag is shared memory so a cancel
+// lands even while the worker is inside a graph run.
+import type { DecodeParams, LmMetadata, UserMetadata } from '../core/index.ts';
+
+export interface SequenceJob {
+  caption: string;
+  lyrics: string;
+  /** Values forced verbatim into phase 1 (core `UserMetadata`). */
+  userMetadata: UserMetadata;
+  /** uint32 seed of the sequence's RNG. */
+  seed: number;
+}
+
+export interface GenerateJob {
+  kind: 'generate';
+  sequences: SequenceJob[];
+  params: DecodeParams;
+  negativePrompt: string;
+  generateAudioCodes: boolean;
+  useCotMetas: boolean;
+  useCotCaption: boolean;
+  useCotLanguage: boolean;
+  /** Codes per lm_decode_loop call (= per streamed chunk). */
+  codesChunkSize: number;
+}
+
+export interface UnderstandJob {
+  kind: 'understand';
+  audioCodes: number[];
+  params: DecodeParams;
+  negativePrompt: string;
+  seed: number;
+}
+
+export interface FormatJob {
+  kind: 'format';
+  caption: string;
+  lyrics: string;
+  userMetadata: UserMetadata;
+  params: DecodeParams;
+  negativePrompt: string;
+  seed: number;
+}
+
+export interface CreateJob {
+  kind: 'create';
+  query: string;
+  instrumental: boolean;
+  vocalLanguage: string;
+  params: DecodeParams;
+  negativePrompt: string;
+  seed: number;
+}
+
+export type EngineJob = GenerateJob | UnderstandJob | FormatJob | CreateJob;
+
+/** Bytes given to and returned by run() and the tokens they produced, per phase. */
+export interface PhaseTraffic {
+  runs: number;
+  bytesIn: number;
+  bytesOut: number;
+  tokens: number;
+  /** Wall time inside run(), and on the host between runs (sampling, FSM, CFG, cache appends). */
+  runNs: number;
+  hostNs: number;
+}
+
+export type Phase = 'prefill' | 'metadata' | 'audio_codes';
+
+export type Traffic = Record<Phase, PhaseTraffic>;
+
+export type EngineEvent =
+  | { type: 'metadata'; index: number; metadata: LmMetadata; cotText: string }
+  | { type: 'codes'; index: number; codes: number[]; offset: number }
+  | { type: 'progress'; phase: 'metadata' | 'audio_codes'; tokens: number; totalTokens: number }
+  | { type: 'sample'; metadata: LmMetadata; lyrics: string; cotText: string }
+  | { type: 'done'; seeds: number[]; generatedTokens: number; computeNs: number; traffic: Traffic };
+
+export interface EngineInfo {
+  name: string;
+  variant: string;
+  contractVersion: string;
+  dir: string;
+  graphs: string[];
+  constants: Record<string, string>;
+}
+
+export type ToWorker = { kind: 'job'; id: number; job: EngineJob; cancel: SharedArrayBuffer };
+
+export type FromWorker =
+  | { kind: 'ready'; info: EngineInfo }
+  | { kind: 'failed'; message: string }
+  | { kind: 'event'; id: number; event: EngineEvent }
+  | { kind: 'end'; id: number }
+  | { kind: 'error'; id: number; message: string; cancelled: boolean; invalid: boolean };

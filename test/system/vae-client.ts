@@ -1,0 +1,138 @@
+// Test-side helpers for calling the VAE service: send latents or PCM, collect
+// the streamed segments back into whole items.
+
+import { type DecodeDone, type EncodeDone, LatentSampling, type VaeService } from '@acestep/proto/vae';
+import { chunksToTensors, float32Tensor, float32View, type Tensor, tensorToChunks } from '@acestep/runtime';
+import type { Client } from '@connectrpc/connect';
+
+export interface DecodedItems {
+  /** Planar [2, samples] per item. */
+  audio: Float32Array[];
+  samples: number[];
+  segments: number;
+  done: DecodeDone | undefined;
+  /** Milliseconds from the call to the first audio segment and to the end. */
+  firstAudioMs: number;
+  totalMs: number;
+}
+
+export async function decode(
+  client: Client<typeof VaeService>,
+  latents: Float32Array[],
+  tiles: { tileFrames?: number; overlapFrames?: number } = {},
+): Promise<DecodedItems> {
+  const requests = (async function* () {
+    yield { part: { case: 'spec' as const, value: { itemCount: latents.length, ...tiles } } };
+    for (const [i, values] of latents.entries()) {
+      const tensor = { ...float32Tensor('latents', [values.length / 64, 64], values), itemIndex: i };
+      for (const chunk of tensorToChunks(tensor)) yield { part: { case: 'latents' as const, value: chunk } };
+    }
+  })();
+  const started = Date.now();
+  let firstAudioMs = -1;
+  let done: DecodeDone | undefined;
+  const chunks = (async function* () {
+    for await (const res of client.decode(requests)) {
+      if (res.event.case === 'audio') {
+        if (firstAudioMs < 0) firstAudioMs = Date.now() - started;
+        yield res.event.value;
+      } else if (res.event.case === 'done') done = res.event.value;
+    }
+  })();
+  const parts: Tensor[][] = latents.map(() => []);
+  let segments = 0;
+  for await (const t of chunksToTensors(chunks, { maxTensorBytes: 1 << 30 })) {
+    parts[t.itemIndex ?? 0]!.push(t);
+    segments++;
+  }
+  const audio = parts.map(joinSegments);
+  return {
+    audio,
+    samples: audio.map((a) => a.length / 2),
+    segments,
+    done,
+    firstAudioMs,
+    totalMs: Date.now() - started,
+  };
+}
+
+/** Concatenates [2, n] segments at their offsets into one planar [2, total]. */
+function joinSegments(segments: Tensor[]): Float32Array {
+  const total = segments.reduce((n, s) => Math.max(n, (s.offset ?? 0) + s.shape[1]!), 0);
+  const out = new Float32Array(2 * total);
+  for (const s of segments) {
+    const n = s.shape[1]!;
+    const v = float32View(s);
+    for (let c = 0; c < 2; c++) out.set(v.subarray(c * n, (c + 1) * n), c * total + (s.offset ?? 0));
+  }
+  return out;
+}
+
+export async function encode(
+  client: Client<typeof VaeService>,
+  audio: Float32Array[],
+  options: { sampling?: LatentSampling; seeds?: bigint[] } = {},
+): Promise<{ latents: Float32Array[]; frames: number[]; done: EncodeDone | undefined }> {
+  const requests = (async function* () {
+    yield {
+      part: {
+        case: 'spec' as const,
+        value: {
+          itemCount: audio.length,
+          sampling: options.sampling ?? LatentSampling.MEAN,
+          seeds: options.seeds ?? [],
+        },
+      },
+    };
+    for (const [i, values] of audio.entries()) {
+      const tensor = { ...float32Tensor('audio', [2, values.length / 2], values), itemIndex: i };
+      for (const chunk of tensorToChunks(tensor)) yield { part: { case: 'audio' as const, value: chunk } };
+    }
+  })();
+  let done: EncodeDone | undefined;
+  const chunks = (async function* () {
+    for await (const res of client.encode(requests)) {
+      if (res.event.case === 'latents') yield res.event.value;
+      else if (res.event.case === 'done') done = res.event.value;
+    }
+  })();
+  const latents: Float32Array[] = [];
+  const frames: number[] = [];
+  for await (const t of chunksToTensors(chunks, { maxTensorBytes: 1 << 30 })) {
+    latents[t.itemIndex ?? 0] = float32View(t);
+    frames[t.itemIndex ?? 0] = t.shape[0]!;
+  }
+  return { latents, frames, done };
+}
+
+/** A raw request stream, for malformed-input tests. */
+export async function decodeRaw(
+  client: Client<typeof VaeService>,
+  parts: (
+    | { spec: { itemCount: number; tileFrames?: number; overlapFrames?: number } }
+    | { tensor: Tensor }
+    | { empty: true }
+  )[],
+): Promise<void> {
+  const requests = (async function* () {
+    for (const p of parts) {
+      if ('spec' in p) yield { part: { case: 'spec' as const, value: p.spec } };
+      else if ('tensor' in p) {
+        for (const chunk of tensorToChunks(p.tensor))
+          yield { part: { case: 'latents' as const, value: chunk } };
+      } else yield { part: { case: undefined } };
+    }
+  })();
+  for await (const _ of client.decode(requests));
+}
+
+/** Deterministic pseudo-latents: smooth enough to look like a song's, varied across items. */
+export function testLatents(frames: number, item = 0): Float32Array {
+  return new Float32Array(frames * 64).map((_, i) => Math.sin(i * 0.37 + item) * 0.8);
+}
+
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
+  return max;
+}
