@@ -40,6 +40,8 @@ log "pnpm $(pnpm --version)"
 need=()
 command -v nats-server >/dev/null || need+=(nats-server)
 /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null || need+=(python3-torch python3-onnx)
+# kubectl renders the Kubernetes overlays offline (deploy/tools); the machine image ships it.
+command -v kubectl >/dev/null || need+=(kubernetes-client)
 if [ "${#need[@]}" -gt 0 ]; then
   log "apt-get install ${need[*]}"
   as_root apt-get update -qq
