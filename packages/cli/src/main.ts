@@ -6,8 +6,11 @@ import { parseFlags } from '@acestep/runtime';
 // The acestep command.
 //   acestep serve            start lm, dit, vae and gateway on the embedded defaults
 //   acestep info [--url U]   health and Info of every service (starts them when no --url)
+//   acestep generate ...     one song through all four services (starts them when no --url)
 import { toJson } from '@bufbuild/protobuf';
+import { Code } from '@connectrpc/connect';
 import { connectClient } from './client.ts';
+import { generate, printResult } from './generate.ts';
 import { launchStack, type ServiceName, type Stack } from './launcher.ts';
 
 const USAGE = `usage: acestep <command> [options]
@@ -15,6 +18,10 @@ const USAGE = `usage: acestep <command> [options]
 commands:
   serve                 start the lm, dit, vae and gateway services (embedded defaults, tiny models)
                         --port N (gateway port, default 50050), --model-dir DIR
+  generate              generate music: GenerationConfig fields as flags (--caption "...", --audio_duration 30,
+                        --task_type cover --src_audio song.mp3, ...) and/or --config file.json (snake_case keys)
+                        --out DIR (default ./acestep-output), --json, --url ADDRESS, --api-key KEY
+                        (without --url the four services are started for this one generation and stopped)
   info                  print health and Info of the gateway and every stage
                         --url ADDRESS (a running gateway; without it the services are started and stopped)
                         --json (machine-readable output)
@@ -85,18 +92,43 @@ async function info(flags: Map<string, string>): Promise<void> {
   }
 }
 
+async function generateCommand(flags: Map<string, string>): Promise<void> {
+  let stack: Stack | undefined;
+  let url = flags.get('url');
+  if (!url) {
+    process.stderr.write('starting lm, dit, vae and gateway...\n');
+    stack = await launchStack();
+    url = stack.gateway.address;
+  }
+  try {
+    printResult(await generate(url, flags), flags.has('json'));
+  } finally {
+    await stack?.stop();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  const flags = parseFlags(rest.map((a) => (a === '--json' ? '--json=1' : a)));
+  const flags = parseFlags(rest.map((a) => (a === '--json' || a === '--quiet' ? `${a}=1` : a)));
   switch (command) {
     case 'serve':
       return serve(flags);
     case 'info':
       return info(flags);
+    case 'generate':
+      return generateCommand(flags);
     default:
       console.log(USAGE);
       if (command && command !== 'help' && command !== '--help') process.exitCode = 2;
   }
 }
 
-await main(process.argv.slice(2));
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  // A clean message for the user, not a stack trace: ConnectErrors carry the gRPC code.
+  const e = error as Error & { code?: number; rawMessage?: string };
+  const code = typeof e.code === 'number' ? ` [${Code[e.code] ?? e.code}]` : '';
+  console.error(`acestep${code}: ${e.rawMessage ?? e.message}`);
+  process.exitCode = 1;
+}

@@ -38,6 +38,8 @@ export interface ServiceSpec<C extends ServiceConfig = ServiceConfig> {
   routes: (router: ConnectRouter, context: ServiceContext<C>) => void;
   /** Runs before the port reports SERVING (load models, connect to NATS...). */
   start?: (context: ServiceContext<C>) => Promise<void>;
+  /** Interceptors of the service's own routes (API keys...), after the runtime's own. */
+  interceptors?: (context: ServiceContext<C>) => Interceptor[];
   /** Runs after in-flight calls finished or were cancelled (close sessions...). */
   stop?: (context: ServiceContext<C>) => Promise<void>;
 }
@@ -173,7 +175,7 @@ export async function startService<C extends ServiceConfig>(
       router.service(DiagnosticsService, diagnosticsService(context));
       spec.routes(router, context);
     },
-    interceptors: [observe(context, inFlight)],
+    interceptors: [observe(context, inFlight), ...(spec.interceptors?.(context) ?? [])],
     // Tensors and PCM do not compress; gzip would cost more CPU than it saves.
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,

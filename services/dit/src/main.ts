@@ -1,5 +1,6 @@
 // Entry point of the dit service process: `node services/dit/src/main.ts --help`.
-import { defaultServiceConfig, runServiceMain } from '@acestep/runtime';
+import { runServiceMain } from '@acestep/runtime';
+import { DIT_OPTIONS, defaultDitConfig } from './config.ts';
 import { ditSpec } from './service.ts';
 
-await runServiceMain(ditSpec, defaultServiceConfig({ port: 50052, metricsPort: 9462 }));
+await runServiceMain(ditSpec(), defaultDitConfig(), DIT_OPTIONS);

@@ -1,11 +1,36 @@
-// The gateway's config: the common service options plus where each stage lives.
-import { defaultServiceConfig, type OptionTable, type ServiceConfig, stringOption } from '@acestep/runtime';
+// The gateway's config: the common service options plus where each stage
+// lives, where jobs and results are kept, and per-request limits.
+import {
+  defaultServiceConfig,
+  intOption,
+  type OptionTable,
+  type ServiceConfig,
+  stringOption,
+} from '@acestep/runtime';
 
 export interface GatewayConfig extends ServiceConfig {
   /** grpc-js targets of the stages; "dns:///name:port" balances over every replica. */
   lmTarget: string;
   ditTarget: string;
   vaeTarget: string;
+  /** NATS server for durable jobs; '' = the embedded in-process queue. Also read from NATS_URL. */
+  natsUrl: string;
+  /** Embedded mode: where results and uploads are stored. */
+  dataDir: string;
+  /** Jobs this replica runs at once. */
+  jobConcurrency: number;
+  /** Jobs accepted and not ended before SubmitJob answers RESOURCE_EXHAUSTED. */
+  maxJobs: number;
+  /** Largest upload (and result file) in bytes. */
+  maxUploadBytes: number;
+  maxCaptionChars: number;
+  maxLyricsChars: number;
+  /** When set, every public call needs `authorization: Bearer <key>` (or `x-api-key: <key>`). */
+  apiKey: string;
+  /** Attempts per stage call: UNAVAILABLE (a replica died) is retried on another replica. */
+  stageAttempts: number;
+  /** NATS: a job whose runner stopped heart-beating is redelivered after this long. */
+  jobAckWaitMs: number;
 }
 
 const TARGET = /^[\w.:/,[\]-]+$/;
@@ -15,13 +40,38 @@ export const GATEWAY_OPTIONS: OptionTable<Omit<GatewayConfig, keyof ServiceConfi
   lmTarget: stringOption('lm-target', 'LM stage address', ALLOWED, TARGET),
   ditTarget: stringOption('dit-target', 'DiT stage address', ALLOWED, TARGET),
   vaeTarget: stringOption('vae-target', 'VAE stage address', ALLOWED, TARGET),
+  natsUrl: stringOption(
+    'nats-url',
+    'NATS server for durable jobs',
+    'a nats:// URL or empty',
+    /^(nats:\/\/[\w.:,@/-]+)?$/,
+  ),
+  dataDir: stringOption('data-dir', 'embedded job results directory', 'a directory path', /^.+$/),
+  jobConcurrency: intOption('job-concurrency', 'jobs run at once by this replica', 0, 64),
+  maxJobs: intOption('max-jobs', 'jobs queued or running before RESOURCE_EXHAUSTED', 1, 1_000_000),
+  maxUploadBytes: intOption('max-upload-bytes', 'largest upload in bytes', 1024, 2 ** 31 - 1),
+  maxCaptionChars: intOption('max-caption-chars', 'longest caption', 1, 100_000),
+  maxLyricsChars: intOption('max-lyrics-chars', 'longest lyrics', 1, 1_000_000),
+  apiKey: stringOption('api-key', 'API key required on public calls (empty = none)', 'a string', /^.*$/),
+  stageAttempts: intOption('stage-attempts', 'attempts per stage call', 1, 10),
+  jobAckWaitMs: intOption('job-ack-wait-ms', 'NATS redelivery delay of an abandoned job', 500, 3_600_000),
 };
 
-export function defaultGatewayConfig(): GatewayConfig {
+export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   return {
     ...defaultServiceConfig({ port: 50050, metricsPort: 9460 }),
     lmTarget: '127.0.0.1:50051',
     ditTarget: '127.0.0.1:50052',
     vaeTarget: '127.0.0.1:50053',
+    natsUrl: env.NATS_URL ?? '',
+    dataDir: new URL('../../../out/gateway-data', import.meta.url).pathname,
+    jobConcurrency: 2,
+    maxJobs: 256,
+    maxUploadBytes: 64 << 20,
+    maxCaptionChars: 4096,
+    maxLyricsChars: 32_768,
+    apiKey: '',
+    stageAttempts: 3,
+    jobAckWaitMs: 30_000,
   };
 }

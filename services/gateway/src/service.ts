@@ -1,35 +1,184 @@
 // The gateway's gRPC layer (public acestep.v1 API). Served by Connect, so the
-// same port speaks gRPC, gRPC-Web and Connect/JSON.
+// same port speaks gRPC, gRPC-Web and Connect/JSON. Generations run through
+// the orchestrator; jobs through the job layer (embedded or NATS).
 
+import { isAudioInputError } from '@acestep/audio';
 import type { ServiceInfo } from '@acestep/proto/common';
-import { GatewayService, InfoResponseSchema, WarmupResponseSchema } from '@acestep/proto/gateway';
+import {
+  DownloadAudioResponseSchema,
+  GatewayService,
+  GenerateResponseSchema,
+  type GenerationConfig,
+  GenerationResultSchema,
+  InfoResponseSchema,
+  JobState,
+  type Progress,
+  WarmupResponseSchema,
+} from '@acestep/proto/gateway';
+import { Health } from '@acestep/proto/health';
 import { buildServiceInfo, type ServiceContext, type ServiceSpec } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
+import { Code, ConnectError, type Interceptor, type ServiceImpl } from '@connectrpc/connect';
 import type { GatewayConfig } from './config.ts';
+import type { Deployment } from './core/index.ts';
+import { createJobService, isJobError, type JobService } from './jobs/index.ts';
+import { type GenerateContext, runGeneration } from './orchestrator/generate.ts';
 import { closeStages, connectStages, type StageName, type Stages } from './stages.ts';
 
 /** Deadline of Info/Warmup calls to a stage. */
 const INFO_TIMEOUT_MS = 5_000;
 const WARMUP_TIMEOUT_MS = 300_000;
+/** How long the DiT's Info (model variant, limits) is trusted before asking again. */
+const DEPLOYMENT_TTL_MS = 30_000;
+const DOWNLOAD_CHUNK = 1 << 20;
+/** Largest stored object (results and uploads; uploads are also held to --max-upload-bytes). */
+const RESULT_OBJECT_BYTES = 512 << 20;
+
+/** Errors of the layers below as gRPC statuses a caller can act on. */
+export function toStatus(error: unknown): ConnectError {
+  if (error instanceof ConnectError) return error;
+  if (isJobError(error)) return new ConnectError(error.message, error.grpcCode as Code);
+  if (isAudioInputError(error))
+    return new ConnectError(`audio input: ${error.message}`, Code.InvalidArgument);
+  return ConnectError.from(error);
+}
+
+function deploymentSource(context: ServiceContext<GatewayConfig>, stages: Stages): () => Promise<Deployment> {
+  let cached: { at: number; value: Deployment } | undefined;
+  return async () => {
+    if (cached && Date.now() - cached.at < DEPLOYMENT_TTL_MS) return cached.value;
+    const { info } = await stages.dit.info({}, { timeoutMs: INFO_TIMEOUT_MS });
+    const variant = info?.model?.variant;
+    const value: Deployment = {
+      ditVariant: variant === 'base' || variant === 'sft' ? variant : 'turbo',
+      maxBatch: Math.min(8, info?.limits?.maxBatchSize || 8),
+      limits: {
+        maxCaptionChars: context.config.maxCaptionChars,
+        maxLyricsChars: context.config.maxLyricsChars,
+        maxDurationSeconds: 600,
+      },
+    };
+    cached = { at: Date.now(), value };
+    return value;
+  };
+}
 
 export function gatewayService(
   context: ServiceContext<GatewayConfig>,
   stages: Stages,
+  jobs: JobService,
+  generate: GenerateContext,
 ): Partial<ServiceImpl<typeof GatewayService>> {
   return {
+    async *generate(req, ctx) {
+      const events: Progress[] = [];
+      let wake: (() => void) | undefined;
+      let finished = false;
+      const run = runGeneration(
+        { ...generate, store: jobs.store },
+        req.config ?? ({} as GenerationConfig),
+        (p) => {
+          events.push(p);
+          wake?.();
+        },
+        ctx.signal,
+      ).finally(() => {
+        finished = true;
+        wake?.();
+      });
+      run.catch(() => {});
+      for (;;) {
+        const progress = events.shift();
+        if (progress) {
+          yield create(GenerateResponseSchema, { event: { case: 'progress', value: progress } });
+          continue;
+        }
+        if (finished) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+      const result = await run.catch((error) => {
+        throw toStatus(error);
+      });
+      yield create(GenerateResponseSchema, { event: { case: 'result', value: result } });
+    },
+
+    async submitJob(req) {
+      try {
+        return {
+          job: await jobs.submit(req.config ?? ({} as GenerationConfig), req.idempotencyKey || undefined),
+        };
+      } catch (error) {
+        throw toStatus(error);
+      }
+    },
+    async getJob(req) {
+      return { job: await jobs.get(req.id).catch((e) => Promise.reject(toStatus(e))) };
+    },
+    async *watchJob(req, ctx) {
+      try {
+        for await (const job of jobs.watch(req.id, ctx.signal)) yield { job };
+      } catch (error) {
+        throw toStatus(error);
+      }
+    },
+    async cancelJob(req) {
+      return { job: await jobs.cancel(req.id).catch((e) => Promise.reject(toStatus(e))) };
+    },
+    async listJobs(req) {
+      try {
+        return await jobs.list({ pageSize: req.pageSize, pageToken: req.pageToken, state: req.state });
+      } catch (error) {
+        throw toStatus(error);
+      }
+    },
+
+    async uploadAudio(requests) {
+      const limit = context.config.maxUploadBytes;
+      const data = (async function* () {
+        let total = 0;
+        for await (const req of requests) {
+          total += req.data.byteLength;
+          if (total > limit) {
+            throw new ConnectError(`upload exceeds max_upload_bytes (${limit} bytes)`, Code.InvalidArgument);
+          }
+          if (req.data.byteLength > 0) yield req.data;
+        }
+      })();
+      try {
+        const info = await jobs.store.putObject(data, { contentType: 'application/octet-stream' });
+        return { objectId: info.objectId, sizeBytes: BigInt(info.sizeBytes) };
+      } catch (error) {
+        throw toStatus(error);
+      }
+    },
+    async *downloadAudio(req) {
+      let object: Awaited<ReturnType<JobService['store']['getObject']>>;
+      try {
+        object = await jobs.store.getObject(req.objectId);
+      } catch (error) {
+        throw toStatus(error);
+      }
+      for await (const piece of object.data) {
+        for (let offset = 0; offset < piece.byteLength; offset += DOWNLOAD_CHUNK) {
+          yield create(DownloadAudioResponseSchema, {
+            data: piece.subarray(offset, offset + DOWNLOAD_CHUNK),
+          });
+        }
+      }
+    },
+
     async info(_req, ctx) {
-      const capabilities: Record<string, string> = {};
+      const capabilities: Record<string, string> = { jobs: jobs.mode };
+      const names = Object.keys(stages) as StageName[];
       const answers = await Promise.allSettled(
-        (Object.keys(stages) as StageName[]).map(async (name) => {
-          const res = await stages[name].info({}, { signal: ctx.signal, timeoutMs: INFO_TIMEOUT_MS });
-          return [name, res.info] as const;
-        }),
+        names.map((name) => stages[name].info({}, { signal: ctx.signal, timeoutMs: INFO_TIMEOUT_MS })),
       );
       const stageInfos: Record<string, ServiceInfo> = {};
       for (const [i, answer] of answers.entries()) {
-        const name = Object.keys(stages)[i]!;
-        if (answer.status === 'fulfilled' && answer.value[1]) stageInfos[name] = answer.value[1];
+        const name = names[i]!;
+        if (answer.status === 'fulfilled' && answer.value.info) stageInfos[name] = answer.value.info;
         else
           capabilities[`stage.${name}`] =
             `unavailable: ${ConnectError.from((answer as PromiseRejectedResult).reason).message}`;
@@ -60,20 +209,71 @@ export function gatewayService(
   };
 }
 
+/** The optional API-key check; health stays open for probes. */
+function apiKeyCheck(apiKey: string): Interceptor {
+  return (next) => async (req) => {
+    if (req.service.typeName !== Health.typeName) {
+      const bearer = req.header.get('authorization')?.replace(/^Bearer\s+/i, '');
+      if ((bearer ?? req.header.get('x-api-key')) !== apiKey) {
+        throw new ConnectError(
+          'missing or wrong API key: send "authorization: Bearer <key>"',
+          Code.Unauthenticated,
+        );
+      }
+    }
+    return next(req);
+  };
+}
+
 export function gatewaySpec(): ServiceSpec<GatewayConfig> {
   let stages: Stages | undefined;
+  let jobs: JobService | undefined;
+  let generate: GenerateContext | undefined;
   return {
     name: 'gateway',
     grpcServices: [GatewayService.typeName],
     start: async (context) => {
-      stages = connectStages(context.config);
+      const { config, logger, metrics } = context;
+      stages = connectStages(config);
+      const limits = { maxBytes: config.maxUploadBytes };
+      const deployment = deploymentSource(context, stages);
+      const base = { stages, deployment, audioLimits: limits, logger, stageAttempts: config.stageAttempts };
+      jobs = await createJobService({
+        executor: async (job, ctx) => {
+          try {
+            return await runGeneration({ ...base, store: ctx.store }, job.config, ctx.report, ctx.signal);
+          } catch (error) {
+            const e = toStatus(error);
+            return create(GenerationResultSchema, {
+              success: false,
+              error: e.rawMessage,
+              statusMessage: `Error: ${e.rawMessage}`,
+            });
+          }
+        },
+        concurrency: config.jobConcurrency,
+        maxQueued: config.maxJobs,
+        // Results can be far larger than uploads: 600 s of 32-bit float WAV is 230 MB.
+        maxObjectBytes: Math.max(config.maxUploadBytes, RESULT_OBJECT_BYTES),
+        dataDir: config.dataDir,
+        ...(config.natsUrl ? { natsUrl: config.natsUrl, nats: { ackWaitMs: config.jobAckWaitMs } } : {}),
+        logger,
+        metrics: { queueDepth: metrics.queueDepth, queueRejected: metrics.queueRejected },
+      });
+      generate = { ...base, store: jobs.store };
+      logger.info('jobs ready', { mode: jobs.mode, dataDir: config.natsUrl ? undefined : config.dataDir });
     },
     routes: (router, context) => {
-      if (!stages) throw new ConnectError('gateway started without stage clients', Code.Internal);
-      router.service(GatewayService, gatewayService(context, stages));
+      if (!stages || !jobs || !generate)
+        throw new ConnectError('gateway started without its parts', Code.Internal);
+      router.service(GatewayService, gatewayService(context, stages, jobs, generate));
     },
-    stop: async () => {
+    interceptors: (context) => (context.config.apiKey ? [apiKeyCheck(context.config.apiKey)] : []),
+    stop: async (context) => {
+      await jobs?.close({ graceMs: context.config.shutdownGraceMs });
       if (stages) closeStages(stages);
     },
   };
 }
+
+export { JobState };

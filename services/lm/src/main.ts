@@ -1,5 +1,10 @@
 // Entry point of the lm service process: `node services/lm/src/main.ts --help`.
 import { defaultServiceConfig, runServiceMain } from '@acestep/runtime';
+import { LM_OPTIONS, lmDefaults } from './config.ts';
 import { lmSpec } from './service.ts';
 
-await runServiceMain(lmSpec, defaultServiceConfig({ port: 50051, metricsPort: 9461 }));
+await runServiceMain(
+  lmSpec(),
+  lmDefaults(defaultServiceConfig({ port: 50051, metricsPort: 9461 })),
+  LM_OPTIONS,
+);

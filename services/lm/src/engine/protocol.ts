@@ -10,6 +10,8 @@ export interface SequenceJob {
   userMetadata: UserMetadata;
   /** uint32 seed of the sequence's RNG. */
   seed: number;
+  /** The user's duration in seconds: phase 2 writes exactly int(duration × 5) codes. */
+  durationSeconds?: number | undefined;
 }
 
 export interface GenerateJob {
@@ -61,6 +63,8 @@ export interface PhaseTraffic {
   bytesIn: number;
   bytesOut: number;
   tokens: number;
+  /** Sum over runs of the past length P (cache positions sent as `past_kv`). */
+  pastPositions: number;
   /** Wall time inside run(), and on the host between runs (sampling, FSM, CFG, cache appends). */
   runNs: number;
   hostNs: number;

@@ -242,6 +242,15 @@ export declare type GenerateSpec = Message<"acestep.dit.v1.GenerateSpec"> & {
    * @generated from field: double repainting_end = 15;
    */
   repaintingEnd: number;
+
+  /**
+   * lego/extract: at most one track name; complete: one or more (woodwinds, brass, fx, synth,
+   * strings, percussion, keyboard, guitar, bass, drums, backing_vocals, vocals). Empty = the
+   * task's default instruction.
+   *
+   * @generated from field: repeated string track_names = 16;
+   */
+  trackNames: string[];
 };
 
 /**

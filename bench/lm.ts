@@ -1,0 +1,161 @@
+// LM engine throughput on a model set (default: the tiny random one), in this thread (no gRPC):
+// tokens/s of phase 1 (metadata: lm_decode + host sampling + FSM) and phase 2 (audio codes:
+// lm_decode_loop) at batch 1/4/8, host time per token outside run() at the real vocabulary, and
+// bytes copied into and out of run() per generated token, next to docs/model-contract.md's formula.
+//   node bench/lm.ts [--threads 2] [--duration 10] [--caption-tokens 32] [--k 16]
+// Prints tables; no assertions. Numbers from a shared 2-core VM are noisy (±30 %).
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { defaultModelDir } from '../packages/models/src/index.ts';
+import { DEFAULT_DECODE_PARAMS } from '../services/lm/src/core/index.ts';
+import { MeteredRunner } from '../services/lm/src/engine/graphs.ts';
+import { openLmRuntime, runGenerate } from '../services/lm/src/engine/jobs.ts';
+import type { PhaseTraffic } from '../services/lm/src/engine/protocol.ts';
+
+const { values } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '2' },
+    duration: { type: 'string', default: '10' },
+    'caption-tokens': { type: 'string', default: '32' },
+    k: { type: 'string', default: '16' },
+    batches: { type: 'string', default: '1,4,8' },
+  },
+});
+const duration = Number(values.duration);
+const k = Number(values.k);
+const rt = await openLmRuntime(defaultModelDir(), {
+  intraOpThreads: Number(values.threads),
+  maxCaptionTokens: Number(values['caption-tokens']),
+});
+const lm = rt.modelSet.manifest.constants.lm;
+
+async function generate(batch: number, seed: number) {
+  const runner = new MeteredRunner();
+  const t0 = performance.now();
+  let phase1End = t0;
+  await runGenerate(
+    rt,
+    {
+      kind: 'generate',
+      sequences: Array.from({ length: batch }, (_, i) => ({
+        caption: 'lofi hip hop, mellow piano, vinyl crackle',
+        lyrics: '[Instrumental]',
+        userMetadata: { duration },
+        seed: seed + i,
+        durationSeconds: duration,
+      })),
+      params: DEFAULT_DECODE_PARAMS,
+      negativePrompt: 'NO USER INPUT',
+      generateAudioCodes: true,
+      useCotMetas: true,
+      useCotCaption: true,
+      useCotLanguage: true,
+      codesChunkSize: k,
+    },
+    (e) => {
+      if (e.type === 'metadata') phase1End = performance.now();
+    },
+    runner,
+  );
+  return { traffic: runner.traffic, phase1Ms: phase1End - t0, phase2Ms: performance.now() - phase1End };
+}
+
+const kib = (b: number) => (b / 1024).toFixed(1);
+const perToken = (t: PhaseTraffic) => (t.bytesIn + t.bytesOut) / Math.max(1, t.tokens);
+
+await generate(1, 999); // warm-up
+const rows: string[][] = [
+  [
+    'batch',
+    'phase-1 tok',
+    'phase-1 tok/s',
+    'host ms/tok',
+    'phase-1 KiB/tok',
+    'phase-2 codes',
+    'phase-2 codes/s',
+    'phase-2 KiB/tok',
+    'prefill KiB',
+  ],
+];
+const contract: string[][] = [
+  [
+    'batch',
+    'phase',
+    'mean past P',
+    'tokens/run/pair',
+    'measured B/tok',
+    'formula B/tok',
+    'real model, same P/K: MiB/tok',
+  ],
+];
+// One context position of one row (fp32), and a logits row: the terms of model-contract.md's formula.
+const rowBytes = lm.layers * 2 * lm.kvHeads * lm.headDim * 4;
+const logitsRow = lm.vocabSize * 4;
+for (const batch of values.batches.split(',').map(Number)) {
+  const { traffic: t, phase1Ms, phase2Ms } = await generate(batch, 100 * batch);
+  const m = t.metadata;
+  const c = t.audio_codes;
+  rows.push([
+    String(batch),
+    String(m.tokens),
+    ((m.tokens / phase1Ms) * 1000).toFixed(1),
+    (m.hostNs / 1e6 / Math.max(1, m.tokens)).toFixed(2),
+    kib(perToken(m)),
+    String(c.tokens),
+    ((c.tokens / phase2Ms) * 1000).toFixed(1),
+    kib(perToken(c)),
+    kib(t.prefill.bytesIn + t.prefill.bytesOut),
+  ]);
+  // model-contract.md: lm_decode moves (P + 1) cache rows of a pair and 2 logits rows per token;
+  // the loop moves (P + K) rows of a pair per K tokens (+ ~20 B of ids/uniforms). The int64
+  // attention mask (16 B per position and pair) is on top of both (negligible at real size).
+  const pairRow = 2 * rowBytes;
+  // The real 0.6B/1.7B LM: 28 layers × 8 KV heads × 128, fp32 — 448 KiB per position of a pair.
+  const realPair = 28 * 2 * 8 * 128 * 4 * 2;
+  const mib = (b: number) => (b / 2 ** 20).toFixed(2);
+  // Phase 1 feeds forced tokens with the sampled one, so a run carries S ≥ 1 tokens per pair:
+  // (P·pair + S·pair + 2 logits rows) / S per token; S = 1 is the contract's table.
+  const meanP1 = m.pastPositions / Math.max(1, m.runs);
+  const s1 = m.tokens / Math.max(1, m.runs * batch);
+  const formula1 = (meanP1 * pairRow + s1 * pairRow + 2 * logitsRow) / s1;
+  const real1 = (meanP1 * realPair + s1 * realPair + 2 * logitsRow) / s1;
+  contract.push([
+    String(batch),
+    'metadata (lm_decode)',
+    meanP1.toFixed(0),
+    s1.toFixed(2),
+    perToken(m).toFixed(0),
+    formula1.toFixed(0),
+    mib(real1),
+  ]);
+  const meanP2 = c.pastPositions / Math.max(1, c.runs);
+  const kEff = c.tokens / Math.max(1, c.runs * batch);
+  const formula2 = ((meanP2 + kEff) * pairRow) / kEff + 20;
+  contract.push([
+    String(batch),
+    `codes (loop, K ≤ ${k})`,
+    meanP2.toFixed(0),
+    kEff.toFixed(1),
+    perToken(c).toFixed(0),
+    formula2.toFixed(0),
+    mib(((meanP2 + kEff) * realPair) / kEff + 20),
+  ]);
+}
+
+const print = (table: string[][]) => {
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  for (const r of table) console.log(`| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`);
+};
+console.log(
+  `LM engine, model set ${rt.modelSet.manifest.name} (vocab ${lm.vocabSize}, ${lm.layers} layers × ${lm.kvHeads} KV heads × ${lm.headDim}), ${os.cpus()[0]?.model} × ${os.cpus().length}, ${values.threads} ORT threads, duration ${duration} s, caption ≤ ${values['caption-tokens']} tokens, K = ${k}`,
+);
+print(rows);
+console.log(
+  '\nbytes per generated token vs docs/model-contract.md formula (tiny dims: one cache row of one sequence = ' +
+    rowBytes +
+    ' B, logits row = ' +
+    logitsRow +
+    ' B)',
+);
+print(contract);
+await rt.modelSet.close();

@@ -1,0 +1,383 @@
+// generate_music across the stages: validate → (VAE encode source/reference
+// audio) → LM chunks in parallel → DiT → VAE decode → encode files → result.
+// Every step reports progress; every stage call carries the caller's signal,
+// so a cancel reaches the stage doing the work.
+import {
+  type AudioLimits,
+  decodeAudio,
+  encodeAudio,
+  formatFromSpec,
+  formatInfo,
+  isSilent,
+} from '@acestep/audio';
+import { TaskType as DitTaskType } from '@acestep/proto/dit';
+import type { GenerationConfig, GenerationResult, Progress } from '@acestep/proto/gateway';
+import {
+  AudioFileSchema,
+  GenerationResultSchema,
+  LmMetadataSchema,
+  ProgressSchema,
+  Stage,
+} from '@acestep/proto/gateway';
+import type { LmMetadata as StageLmMetadata } from '@acestep/proto/lm';
+import type { Logger } from '@acestep/runtime';
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
+import {
+  type AudioRef,
+  buildGenerationInfo,
+  buildStatusMessage,
+  ConfigValidationError,
+  type Deployment,
+  ditConditioning,
+  formatSeedValue,
+  type GenerationPlan,
+  type LmMetadataView,
+  planGeneration,
+  type ResolvedConfig,
+  resolveConfig,
+  resolveSeeds,
+  type StageTimesMs,
+} from '../core/index.ts';
+import type { ResultStore } from '../jobs/index.ts';
+import type { Stages } from '../stages.ts';
+import {
+  ditGenerate,
+  type LmCallResult,
+  lmGenerate,
+  vaeDecode,
+  vaeEncode,
+  withRetry,
+} from './stage-calls.ts';
+
+const HOP = 1920;
+const FRAMES_PER_SECOND = 25;
+
+export interface GenerateContext {
+  stages: Stages;
+  store: ResultStore;
+  deployment: () => Promise<Deployment>;
+  audioLimits: Partial<AudioLimits>;
+  logger: Logger;
+  /** Attempts per stage call (UNAVAILABLE is retried on another replica). */
+  stageAttempts: number;
+}
+
+const DIT_TASKS: Record<ResolvedConfig['taskType'], DitTaskType> = {
+  text2music: DitTaskType.TEXT2MUSIC,
+  cover: DitTaskType.COVER,
+  repaint: DitTaskType.REPAINT,
+  lego: DitTaskType.LEGO,
+  extract: DitTaskType.EXTRACT,
+  complete: DitTaskType.COMPLETE,
+};
+
+/** Maps the core's validation error to the gRPC status, listing every problem. */
+export function validationStatus(error: ConfigValidationError): ConnectError {
+  const code = error.code === 'FAILED_PRECONDITION' ? Code.FailedPrecondition : Code.InvalidArgument;
+  return new ConnectError(error.problems.map((p) => p.message).join('; '), code);
+}
+
+export async function runGeneration(
+  context: GenerateContext,
+  request: GenerationConfig,
+  report: (progress: Progress) => void,
+  signal: AbortSignal,
+): Promise<GenerationResult> {
+  const started = Date.now();
+  const progress = (
+    stage: Stage,
+    step = 0,
+    total = 0,
+    message = '',
+    extra: { lmMetadata?: ReturnType<typeof publicMetadata> } = {},
+  ) =>
+    report(
+      create(ProgressSchema, {
+        stage,
+        step,
+        total,
+        message,
+        ...(extra.lmMetadata ? { lmMetadata: extra.lmMetadata } : {}),
+      }),
+    );
+  let config: ResolvedConfig;
+  try {
+    config = resolveConfig(request, await context.deployment());
+  } catch (error) {
+    if (error instanceof ConfigValidationError) throw validationStatus(error);
+    throw error;
+  }
+  const seeds = resolveSeeds(config.batchSize, config.useRandomSeed, config.seed);
+  const plan = planGeneration(config, seeds);
+  const retry = <T>(stage: string, fn: () => Promise<T>) =>
+    withRetry(fn, {
+      attempts: context.stageAttempts,
+      signal,
+      onRetry: (attempt, e) =>
+        context.logger.warn('stage call failed; retrying on another replica', {
+          stage,
+          attempt,
+          error: e.message,
+        }),
+    });
+  const timings: StageTimesMs = {};
+
+  // Source and reference audio → latents.
+  progress(Stage.QUEUED, 0, 0, 'preparing inputs');
+  const t0 = Date.now();
+  const srcLatents = plan.vae.encodeSrcAudio
+    ? await retry('vae', async () => (await encodeInputs(context, [config.srcAudio!], signal))[0])
+    : undefined;
+  const referenceLatents = plan.vae.encodeReferenceAudio
+    ? await retry('vae', async () => (await encodeInputs(context, [config.referenceAudio!], signal))[0])
+    : undefined;
+  const encodeMs = Date.now() - t0;
+
+  // LM chunks, concurrently (each chunk may land on another LM replica).
+  const lmResults = await runLm(context, config, plan, progress, signal, retry);
+  const lmPerItem = (i: number) => {
+    const chunkIndex = plan.dit.items[i]?.lmChunk;
+    if (chunkIndex === null || chunkIndex === undefined) return undefined;
+    const position = plan.lm.chunks[chunkIndex]!.indexOf(i);
+    return lmResults[chunkIndex]?.sequences[position];
+  };
+  if (lmResults.length > 0) timings.lmTotal = lmResults.reduce((ms, r) => Math.max(ms, r.totalMs), 0);
+  const firstMetadata = publicMetadata(lmPerItem(0)?.metadata);
+  if (firstMetadata) progress(Stage.LM_METADATA, 0, 0, 'metadata ready', { lmMetadata: firstMetadata });
+
+  // DiT.
+  const items = plan.dit.items.map((item) => {
+    const lm = lmPerItem(item.index);
+    const conditioning = ditConditioning(config, plan, (lm?.metadata as LmMetadataView | undefined) ?? null);
+    const codes =
+      item.codes.source === 'user' ? item.codes.codes : item.codes.source === 'lm' ? (lm?.codes ?? []) : [];
+    return { conditioning, codes, seed: item.seed };
+  });
+  const durationSeconds = targetSeconds(plan, items, srcLatents);
+  const t1 = Date.now();
+  const dit = await retry('dit', () =>
+    ditGenerate(
+      context.stages.dit,
+      {
+        taskType: DIT_TASKS[plan.dit.task],
+        instruction: plan.dit.instruction,
+        durationSeconds,
+        inferenceSteps: plan.dit.inferenceSteps,
+        guidanceScale: plan.dit.guidanceScale,
+        useAdg: plan.dit.useAdg,
+        cfgIntervalStart: plan.dit.cfgIntervalStart,
+        cfgIntervalEnd: plan.dit.cfgIntervalEnd,
+        audioCoverStrength: plan.dit.audioCoverStrength,
+        repaintingStart: plan.dit.repaintingStart,
+        repaintingEnd: plan.dit.repaintingEnd,
+        items: items.map(({ conditioning: c, codes, seed }) => ({
+          caption: c.caption,
+          lyrics: c.lyrics,
+          vocalLanguage: c.vocalLanguage,
+          metas: {
+            ...(c.metas.bpm !== null ? { bpm: c.metas.bpm } : {}),
+            keyScale: c.metas.keyScale,
+            timeSignature: c.metas.timeSignature,
+            ...(c.metas.durationSeconds !== null ? { duration: c.metas.durationSeconds } : {}),
+          },
+          audioCodes: codes,
+          seed,
+        })),
+      },
+      {
+        srcLatents: srcLatents ? items.map(() => srcLatents) : undefined,
+        referenceLatents: referenceLatents ? items.map(() => referenceLatents) : undefined,
+      },
+      (step, total) => progress(Stage.DIT, step, total),
+      signal,
+    ),
+  );
+  timings.ditModel = Date.now() - t1;
+
+  // VAE decode.
+  progress(Stage.VAE, 0, items.length);
+  const t2 = Date.now();
+  const audio = await retry('vae', () => vaeDecode(context.stages.vae, dit.latents, signal));
+  timings.vaeDecode = Date.now() - t2;
+  timings.ditTotal = timings.ditModel + timings.vaeDecode;
+
+  // Files.
+  progress(Stage.ENCODING, 0, audio.length);
+  const t3 = Date.now();
+  const format = formatFromSpec(config.audioFormat);
+  const files = [];
+  const silentItems: { index: number; rms: number }[] = [];
+  for (const [i, planar] of audio.entries()) {
+    const samples = planar.length / 2;
+    const pcm = { sampleRate: 48_000, channels: [planar.subarray(0, samples), planar.subarray(samples)] };
+    if (isSilent(pcm)) silentItems.push({ index: i, rms: rms(planar) });
+    const bytes = await encodeAudio(pcm, format);
+    const { extension, mimeType } = formatInfo(format);
+    const info = await context.store.putObject(bytes, {
+      filename: `item-${i}.${extension}`,
+      contentType: mimeType,
+    });
+    files.push(
+      create(AudioFileSchema, {
+        objectId: info.objectId,
+        format: config.audioFormat,
+        sizeBytes: BigInt(info.sizeBytes),
+        durationSeconds: samples / 48_000,
+        seed: seeds[i]!,
+        sha256: info.sha256,
+      }),
+    );
+    progress(Stage.ENCODING, i + 1, audio.length);
+  }
+  timings.audioConversion = Date.now() - t3;
+
+  const seedValue = formatSeedValue(seeds);
+  const lmMetadata = firstMetadata ? (firstMetadata as LmMetadataView) : null;
+  const audioPaths = files.map((f) => `objects/${f.objectId}.${config.audioFormat}`);
+  return create(GenerationResultSchema, {
+    audioPaths,
+    ...(audioPaths[0] ? { firstAudio: audioPaths[0] } : {}),
+    ...(audioPaths[1] ? { secondAudio: audioPaths[1] } : {}),
+    generationInfo: buildGenerationInfo({
+      lmMetadata,
+      timings,
+      seedValue,
+      inferenceSteps: config.inferenceSteps,
+      audioCount: files.length,
+    }),
+    statusMessage: buildStatusMessage({
+      lmChunks: lmResults.map((r) => ({ phase1: r.phase1Ms, phase2: r.phase2Ms, total: r.totalMs })),
+      silentItems,
+      notes: config.notes,
+    }),
+    seedValue,
+    ...(firstMetadata ? { lmMetadata: firstMetadata } : {}),
+    success: true,
+    audio: files,
+    timingsMs: {
+      inputs: encodeMs,
+      lm: timings.lmTotal ?? 0,
+      dit: timings.ditModel,
+      vae: timings.vaeDecode,
+      encoding: timings.audioConversion,
+      total: Date.now() - started,
+    },
+  });
+}
+
+async function runLm(
+  context: GenerateContext,
+  config: ResolvedConfig,
+  plan: GenerationPlan,
+  progress: (stage: Stage, step?: number, total?: number, message?: string) => void,
+  signal: AbortSignal,
+  retry: <T>(stage: string, fn: () => Promise<T>) => Promise<T>,
+): Promise<LmCallResult[]> {
+  const { lm } = plan;
+  if (lm.phases === 'none') return [];
+  const writesCodes = lm.phases === 'codes' || lm.phases === 'metadata+codes';
+  return Promise.all(
+    lm.chunks.map((chunk) =>
+      retry('lm', () =>
+        lmGenerate(
+          context.stages.lm,
+          {
+            sequences: chunk.map((i) => ({
+              caption: config.caption,
+              lyrics: config.lyrics,
+              userMetadata: {
+                ...(lm.forced.bpm !== undefined ? { bpm: lm.forced.bpm } : {}),
+                ...(lm.forced.duration !== undefined ? { duration: lm.forced.duration } : {}),
+                keyscale: lm.forced.keyscale ?? '',
+                timesignature: lm.forced.timesignature ?? '',
+                language: lm.forced.language ?? '',
+              },
+              seed: plan.dit.items[i]!.seed,
+            })),
+            sampling: {
+              temperature: lm.sampling.temperature,
+              cfgScale: lm.sampling.cfgScale,
+              topK: lm.sampling.topK,
+              topP: lm.sampling.topP,
+              repetitionPenalty: 1,
+              negativePrompt: lm.sampling.negativePrompt,
+            },
+            generateAudioCodes: writesCodes,
+            useCotMetas: lm.phases === 'metadata' || lm.phases === 'metadata+codes',
+            useCotCaption: lm.writesCaption,
+            useCotLanguage: lm.writesLanguage,
+          },
+          (phase, tokens, total) =>
+            progress(phase === 'audio_codes' ? Stage.LM_AUDIO_CODES : Stage.LM_METADATA, tokens, total),
+          signal,
+        ),
+      ),
+    ),
+  );
+}
+
+/** The batch's length in seconds, from the plan's duration source. */
+function targetSeconds(
+  plan: GenerationPlan,
+  items: { codes: number[]; conditioning: { metas: { durationSeconds: number | null } } }[],
+  srcLatents: Float32Array | undefined,
+): number {
+  const d = plan.duration;
+  switch (d.source) {
+    case 'user':
+    case 'codes':
+    case 'estimate':
+      return d.seconds;
+    case 'source-audio':
+      return srcLatents ? srcLatents.length / 64 / FRAMES_PER_SECOND : 30;
+    case 'lm-codes': {
+      const longest = Math.max(0, ...items.map((i) => i.codes.length));
+      if (longest > 0) return longest / 5;
+      return d.targetSeconds ?? items[0]?.conditioning.metas.durationSeconds ?? 30;
+    }
+  }
+}
+
+/** Input audio (uploaded bytes or a stored object) → 48 kHz stereo → VAE latents. */
+async function encodeInputs(
+  context: GenerateContext,
+  refs: AudioRef[],
+  signal: AbortSignal,
+): Promise<Float32Array[]> {
+  const audio: Float32Array[] = [];
+  for (const ref of refs) {
+    const bytes = ref.kind === 'data' ? ref.data : await context.store.readObject(ref.objectId);
+    const pcm = await decodeAudio(bytes, context.audioLimits);
+    const samples = pcm.channels[0]!.length;
+    if (samples < HOP)
+      throw new ConnectError(
+        `input audio is shorter than one latent frame (${HOP} samples at 48 kHz)`,
+        Code.InvalidArgument,
+      );
+    const planar = new Float32Array(2 * samples);
+    planar.set(pcm.channels[0]!, 0);
+    planar.set(pcm.channels[1] ?? pcm.channels[0]!, samples);
+    audio.push(planar);
+  }
+  return vaeEncode(context.stages.vae, audio, signal);
+}
+
+/** The LM stage's metadata as the public API's message. */
+function publicMetadata(m: StageLmMetadata | undefined) {
+  if (!m) return undefined;
+  return create(LmMetadataSchema, {
+    ...(m.bpm !== undefined ? { bpm: m.bpm } : {}),
+    ...(m.duration !== undefined ? { duration: m.duration } : {}),
+    caption: m.caption,
+    keyscale: m.keyscale,
+    language: m.language,
+    timesignature: m.timesignature,
+  });
+}
+
+function rms(values: Float32Array): number {
+  let sum = 0;
+  for (const v of values) sum += v * v;
+  return Math.sqrt(sum / Math.max(1, values.length));
+}
