@@ -1,5 +1,6 @@
 export * from './config.ts';
 export * from './health.ts';
+export * from './in-process.ts';
 export * from './logger.ts';
 export * from './main.ts';
 export * from './metrics.ts';

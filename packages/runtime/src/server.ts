@@ -230,13 +230,12 @@ export async function startService<C extends ServiceConfig>(
         }
       }
       // Sessions close by themselves once their last stream has flushed; wait
-      // for that (bounded) so the final messages of a drained call are not cut off.
-      if (!cancelled) {
-        await Promise.race([
-          Promise.all([...sessions].map((s) => new Promise((resolve) => s.once('close', resolve)))),
-          new Promise((resolve) => setTimeout(resolve, 2000).unref()),
-        ]);
-      }
+      // for that (bounded) so the final messages of a drained call — or the
+      // UNAVAILABLE trailers of a cancelled one — are not cut off by a reset.
+      await Promise.race([
+        Promise.all([...sessions].map((s) => new Promise((resolve) => s.once('close', resolve)))),
+        new Promise((resolve) => setTimeout(resolve, cancelled ? 300 : 2000).unref()),
+      ]);
       for (const session of sessions) session.destroy();
       await spec.stop?.(context);
       metricsServer.close();
