@@ -105,6 +105,7 @@ const context = {
   audioLimits: {},
   logger: createLogger('bench', 'error'),
   stageAttempts: 1,
+  stageTimeoutMs: 600_000,
 };
 const stack = await launchStack();
 const gateway = connectClient(GatewayService, stack.gateway.address);

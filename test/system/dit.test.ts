@@ -19,32 +19,13 @@ import {
   textSpec,
   tokenize,
 } from './dit-client.ts';
+import { baseVariantSet } from './model-sets.ts';
 
 /**
  * Batched vs unbatched latents, max |difference| after 8 turbo steps. Measured 9.5e-7 on the
  * tiny set (onnxruntime's CPU matmul blocks rows differently per batch size); 10x margin.
  */
 const BATCH_TOLERANCE = 1e-5;
-
-/**
- * `export.py --random --preset tiny --variant base` writes the same graphs, weights and constants
- * as the turbo tiny set: only manifest.variant.dit differs (random weights do not depend on the
- * variant; checked with a diff of both manifests). So the base set is the tiny set's files with
- * that one field changed, which takes milliseconds instead of an 8–25 s export.
- */
-async function baseVariantSet(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'dit-base-tiny-'));
-  for (const name of await readdir(DEFAULT_MODEL_DIR)) {
-    if (name === 'manifest.json' || name === 'parity') continue;
-    await symlink(join(DEFAULT_MODEL_DIR, name), join(dir, name));
-  }
-  const manifest = JSON.parse(await readFile(join(DEFAULT_MODEL_DIR, 'manifest.json'), 'utf8'));
-  manifest.variant.dit = 'base';
-  manifest.parity = null;
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
-  await mkdir(join(dir, 'parity'), { recursive: true });
-  return dir;
-}
 
 async function silenceLatent(): Promise<Float32Array> {
   const bytes = await readFile(join(DEFAULT_MODEL_DIR, 'silence_latent.bin'));

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { decodeAudio, encodeAudio } from '@acestep/audio';
 import { connectClient } from '@acestep/cli/client';
-import { launchStack, type Stack } from '@acestep/cli/launcher';
+import { type LaunchedService, launchService, launchStack, type Stack } from '@acestep/cli/launcher';
 import type { GenerationConfigSchema } from '@acestep/proto/gateway';
 import {
   AudioFormat,
@@ -18,8 +18,10 @@ import {
   Stage,
   TaskType,
 } from '@acestep/proto/gateway';
+import { Health, HealthCheckResponse_ServingStatus } from '@acestep/proto/health';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { type Client, Code, type ConnectError } from '@connectrpc/connect';
+import { baseVariantSet } from './model-sets.ts';
 
 type ConfigInit = MessageInitShape<typeof GenerationConfigSchema>;
 
@@ -45,6 +47,38 @@ function sha256(bytes: Uint8Array): string {
 }
 
 const SECONDS = 10;
+const UPLOAD_LIMIT = 12_000_000;
+
+/** A WAV header + PCM16 body with whatever (possibly absurd) format fields a test needs. */
+function wavFile(sampleRate: number, channels: number, frames: number, declaredBytes?: number): Uint8Array {
+  const dataBytes = frames * channels * 2;
+  const out = Buffer.alloc(44 + dataBytes);
+  out.write('RIFF', 0);
+  out.writeUInt32LE(36 + (declaredBytes ?? dataBytes), 4);
+  out.write('WAVEfmt ', 8);
+  out.writeUInt32LE(16, 16);
+  out.writeUInt16LE(1, 20);
+  out.writeUInt16LE(channels, 22);
+  out.writeUInt32LE(sampleRate, 24);
+  out.writeUInt32LE(sampleRate * channels * 2, 28);
+  out.writeUInt16LE(channels * 2, 32);
+  out.writeUInt16LE(16, 34);
+  out.write('data', 36);
+  out.writeUInt32LE(declaredBytes ?? dataBytes, 40);
+  for (let i = 0; i < frames * channels; i++)
+    out.writeInt16LE(Math.round(8000 * Math.sin(i / 10)), 44 + 2 * i);
+  return out;
+}
+
+async function upload(client: Client<typeof GatewayService>, bytes: Uint8Array) {
+  return client.uploadAudio(
+    (async function* () {
+      for (let offset = 0; offset < bytes.byteLength; offset += 1 << 20) {
+        yield { data: bytes.subarray(offset, offset + (1 << 20)) };
+      }
+    })(),
+  );
+}
 const base: ConfigInit = {
   caption: 'calm ambient piano with soft strings',
   lyrics: '[Instrumental]',
@@ -61,7 +95,7 @@ describe('gateway end to end', () => {
   let stack: Stack;
   let client: Client<typeof GatewayService>;
   before(async () => {
-    stack = await launchStack();
+    stack = await launchStack({ gatewayArgs: ['--max-upload-bytes', String(UPLOAD_LIMIT)] });
     client = connectClient(GatewayService, stack.gateway.address);
   });
   after(async () => {
@@ -149,6 +183,7 @@ describe('gateway end to end', () => {
       ...base,
       taskType: TaskType.COVER,
       srcAudio: { source: { case: 'data', value: wav } },
+      referenceAudio: { source: { case: 'data', value: wav } },
       audioCoverStrength: 0.5,
     });
     assert.equal(cover.result.success, true, cover.result.error);
@@ -217,6 +252,35 @@ describe('gateway end to end', () => {
     );
   });
 
+  it('refuses bad audio uploads with INVALID_ARGUMENT naming the problem, and stays healthy', async () => {
+    const cases: [string, Uint8Array, RegExp][] = [
+      ['empty', new Uint8Array(0), /empty/],
+      ['wrong magic bytes', Buffer.from('this is not audio at all, just text'), /unrecognised audio format/],
+      [
+        'truncated',
+        wavFile(48_000, 2, 48_000, 4 * 48_000 * 2).subarray(0, 1000),
+        /declares 384000 bytes but only 956 follow/,
+      ],
+      ['absurd sample rate', wavFile(1, 2, 100), /sample rate 1 Hz/],
+      ['too many channels', wavFile(48_000, 9, 100), /9 channels/],
+      ['too long', wavFile(8_000, 1, 601 * 8_000), /601\.0 s long/],
+      [
+        'over the size limit',
+        new Uint8Array(UPLOAD_LIMIT + 1),
+        /exceeds max_upload_bytes \(12000000 bytes\)/,
+      ],
+    ];
+    for (const [label, bytes, message] of cases) {
+      await assert.rejects(upload(client, bytes), (e: ConnectError) => {
+        assert.equal(e.code, Code.InvalidArgument, `${label}: ${e.message}`);
+        assert.match(e.rawMessage, message, label);
+        return true;
+      });
+    }
+    const ok = await upload(client, wavFile(44_100, 1, 44_100 * 2));
+    assert.ok(Math.abs(ok.durationSeconds - 2) < 1e-9);
+  });
+
   it('runs a job: submit, watch to SUCCEEDED, list, download; unknown ids are NOT_FOUND', async () => {
     const { job } = await client.submitJob({ config: base });
     assert.ok(job?.id);
@@ -237,3 +301,67 @@ async function lmCalls(stack: Stack): Promise<number> {
   const match = text.match(/acestep_rpc_requests_total\{method="LmService\/Generate",code="OK"[^}]*\} (\d+)/);
   return match ? Number(match[1]) : 0;
 }
+
+describe('gateway on a base-model deployment, with an API key', () => {
+  let stack: Stack;
+  let dit: LaunchedService;
+  let gateway: LaunchedService;
+  before(async () => {
+    stack = await launchStack();
+    dit = await launchService('dit', { args: ['--model-dir', await baseVariantSet()] });
+    gateway = await launchService('gateway', {
+      args: [
+        '--lm-target',
+        stack.lm.address,
+        '--vae-target',
+        stack.vae.address,
+        '--dit-target',
+        dit.address,
+        '--api-key',
+        'sesame',
+      ],
+    });
+  });
+  after(async () => {
+    await gateway?.stop();
+    await dit?.stop();
+    await stack?.stop();
+  });
+
+  it('refuses calls without the API key, serves them with it, and leaves health open', async () => {
+    const anonymous = connectClient(GatewayService, gateway.address);
+    await assert.rejects(anonymous.info({}), (e: ConnectError) => e.code === Code.Unauthenticated);
+    const health = await connectClient(Health, gateway.address).check({ service: '' });
+    assert.equal(health.status, HealthCheckResponse_ServingStatus.SERVING);
+    const keyed = connectClient(GatewayService, gateway.address, { authorization: 'Bearer sesame' });
+    assert.equal((await keyed.info({})).stages.dit?.model?.variant, 'base');
+  });
+
+  it('runs lego, extract and complete on the base model', async () => {
+    const client = connectClient(GatewayService, gateway.address, { authorization: 'Bearer sesame' });
+    const tone = new Float32Array(10 * 48_000).map(
+      (_, i) => 0.3 * Math.sin((2 * Math.PI * 220 * i) / 48_000),
+    );
+    const wav = await encodeAudio({ sampleRate: 48_000, channels: [tone, tone] }, 'wav16');
+    const tasks = [
+      [TaskType.LEGO, 'Generate the guitar track based on the audio context:'],
+      [TaskType.EXTRACT, 'Extract the vocals track from the audio:'],
+      [TaskType.COMPLETE, 'Complete the input track with drums, bass:'],
+    ] as const;
+    for (const [taskType, instruction] of tasks) {
+      const { result } = await generate(client, {
+        ...base,
+        taskType,
+        instruction,
+        inferenceSteps: 4,
+        srcAudio: { source: { case: 'data', value: wav } },
+      });
+      assert.equal(result.success, true, `${TaskType[taskType]}: ${result.error}`);
+      const pcm = await decodeAudio(await download(client, result.audio[0]!.objectId));
+      assert.ok(
+        Math.abs(pcm.channels[0]!.length - 10 * 48_000) <= 1920,
+        `${TaskType[taskType]} keeps the source length`,
+      );
+    }
+  });
+});

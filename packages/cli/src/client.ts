@@ -4,12 +4,27 @@ import type { DescService } from '@bufbuild/protobuf';
 import { type Client, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 
-export function connectClient<S extends DescService>(service: S, address: string): Client<S> {
+export function connectClient<S extends DescService>(
+  service: S,
+  address: string,
+  headers?: Record<string, string>,
+): Client<S> {
   const baseUrl = address.includes('://') ? address : `http://${address}`;
   const transport = createGrpcTransport({
     baseUrl,
     acceptCompression: [],
     nodeOptions: { settings: { initialWindowSize: 16 << 20 } },
+    // Headers every call carries (an API key).
+    ...(headers
+      ? {
+          interceptors: [
+            (next) => async (req) => {
+              for (const [k, v] of Object.entries(headers)) req.header.set(k, v);
+              return next(req);
+            },
+          ],
+        }
+      : {}),
   });
   return createClient(service, transport);
 }

@@ -29,6 +29,8 @@ export interface GatewayConfig extends ServiceConfig {
   apiKey: string;
   /** Attempts per stage call: UNAVAILABLE (a replica died) is retried on another replica. */
   stageAttempts: number;
+  /** Deadline of one stage call (LM, DiT, VAE), propagated as the gRPC deadline. */
+  stageTimeoutMs: number;
   /** NATS: a job whose runner stopped heart-beating is redelivered after this long. */
   jobAckWaitMs: number;
 }
@@ -54,6 +56,7 @@ export const GATEWAY_OPTIONS: OptionTable<Omit<GatewayConfig, keyof ServiceConfi
   maxLyricsChars: intOption('max-lyrics-chars', 'longest lyrics', 1, 1_000_000),
   apiKey: stringOption('api-key', 'API key required on public calls (empty = none)', 'a string', /^.*$/),
   stageAttempts: intOption('stage-attempts', 'attempts per stage call', 1, 10),
+  stageTimeoutMs: intOption('stage-timeout-ms', 'deadline of one stage call', 1000, 3_600_000),
   jobAckWaitMs: intOption('job-ack-wait-ms', 'NATS redelivery delay of an abandoned job', 500, 3_600_000),
 };
 
@@ -72,6 +75,7 @@ export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gate
     maxLyricsChars: 32_768,
     apiKey: '',
     stageAttempts: 3,
+    stageTimeoutMs: 600_000,
     jobAckWaitMs: 30_000,
   };
 }

@@ -2,7 +2,7 @@
 // same port speaks gRPC, gRPC-Web and Connect/JSON. Generations run through
 // the orchestrator; jobs through the job layer (embedded or NATS).
 
-import { isAudioInputError } from '@acestep/audio';
+import { decodeAudioSource, isAudioInputError } from '@acestep/audio';
 import type { ServiceInfo } from '@acestep/proto/common';
 import {
   DownloadAudioResponseSchema,
@@ -135,20 +135,27 @@ export function gatewayService(
     },
 
     async uploadAudio(requests) {
+      // Read (bounded), check that it decodes within the audio limits, then
+      // store: a bad file is refused here, not later inside a generation.
       const limit = context.config.maxUploadBytes;
-      const data = (async function* () {
-        let total = 0;
-        for await (const req of requests) {
-          total += req.data.byteLength;
-          if (total > limit) {
-            throw new ConnectError(`upload exceeds max_upload_bytes (${limit} bytes)`, Code.InvalidArgument);
-          }
-          if (req.data.byteLength > 0) yield req.data;
+      const parts: Uint8Array[] = [];
+      let total = 0;
+      for await (const req of requests) {
+        total += req.data.byteLength;
+        if (total > limit) {
+          throw new ConnectError(`upload exceeds max_upload_bytes (${limit} bytes)`, Code.InvalidArgument);
         }
-      })();
+        parts.push(req.data);
+      }
+      const bytes = Buffer.concat(parts);
       try {
-        const info = await jobs.store.putObject(data, { contentType: 'application/octet-stream' });
-        return { objectId: info.objectId, sizeBytes: BigInt(info.sizeBytes) };
+        const pcm = await decodeAudioSource(bytes, generate.audioLimits);
+        const info = await jobs.store.putObject(bytes, { contentType: 'application/octet-stream' });
+        return {
+          objectId: info.objectId,
+          sizeBytes: BigInt(info.sizeBytes),
+          durationSeconds: (pcm.channels[0]?.length ?? 0) / pcm.sampleRate,
+        };
       } catch (error) {
         throw toStatus(error);
       }
@@ -237,7 +244,14 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
       stages = connectStages(config);
       const limits = { maxBytes: config.maxUploadBytes };
       const deployment = deploymentSource(context, stages);
-      const base = { stages, deployment, audioLimits: limits, logger, stageAttempts: config.stageAttempts };
+      const base = {
+        stages,
+        deployment,
+        audioLimits: limits,
+        logger,
+        stageAttempts: config.stageAttempts,
+        stageTimeoutMs: config.stageTimeoutMs,
+      };
       jobs = await createJobService({
         executor: async (job, ctx) => {
           try {

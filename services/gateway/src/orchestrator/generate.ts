@@ -61,6 +61,8 @@ export interface GenerateContext {
   logger: Logger;
   /** Attempts per stage call (UNAVAILABLE is retried on another replica). */
   stageAttempts: number;
+  /** Deadline of each stage call, in milliseconds (propagated to the stage as the gRPC deadline). */
+  stageTimeoutMs: number;
 }
 
 const DIT_TASKS: Record<ResolvedConfig['taskType'], DitTaskType> = {
@@ -122,15 +124,16 @@ export async function runGeneration(
         }),
     });
   const timings: StageTimesMs = {};
+  const call = { signal, timeoutMs: context.stageTimeoutMs };
 
   // Source and reference audio → latents.
   progress(Stage.QUEUED, 0, 0, 'preparing inputs');
   const t0 = Date.now();
   const srcLatents = plan.vae.encodeSrcAudio
-    ? await retry('vae', async () => (await encodeInputs(context, [config.srcAudio!], signal))[0])
+    ? await retry('vae', async () => (await encodeInputs(context, [config.srcAudio!], call))[0])
     : undefined;
   const referenceLatents = plan.vae.encodeReferenceAudio
-    ? await retry('vae', async () => (await encodeInputs(context, [config.referenceAudio!], signal))[0])
+    ? await retry('vae', async () => (await encodeInputs(context, [config.referenceAudio!], call))[0])
     : undefined;
   const encodeMs = Date.now() - t0;
 
@@ -190,7 +193,7 @@ export async function runGeneration(
         referenceLatents: referenceLatents ? items.map(() => referenceLatents) : undefined,
       },
       (step, total) => progress(Stage.DIT, step, total),
-      signal,
+      call,
     ),
   );
   timings.ditModel = Date.now() - t1;
@@ -198,7 +201,7 @@ export async function runGeneration(
   // VAE decode.
   progress(Stage.VAE, 0, items.length);
   const t2 = Date.now();
-  const audio = await retry('vae', () => vaeDecode(context.stages.vae, dit.latents, signal));
+  const audio = await retry('vae', () => vaeDecode(context.stages.vae, dit.latents, call));
   timings.vaeDecode = Date.now() - t2;
   timings.ditTotal = timings.ditModel + timings.vaeDecode;
 
@@ -310,7 +313,7 @@ async function runLm(
           },
           (phase, tokens, total) =>
             progress(phase === 'audio_codes' ? Stage.LM_AUDIO_CODES : Stage.LM_METADATA, tokens, total),
-          signal,
+          { signal, timeoutMs: context.stageTimeoutMs },
         ),
       ),
     ),
@@ -343,7 +346,7 @@ function targetSeconds(
 async function encodeInputs(
   context: GenerateContext,
   refs: AudioRef[],
-  signal: AbortSignal,
+  call: { signal: AbortSignal; timeoutMs: number },
 ): Promise<Float32Array[]> {
   const audio: Float32Array[] = [];
   for (const ref of refs) {
@@ -360,7 +363,7 @@ async function encodeInputs(
     planar.set(pcm.channels[1] ?? pcm.channels[0]!, samples);
     audio.push(planar);
   }
-  return vaeEncode(context.stages.vae, audio, signal);
+  return vaeEncode(context.stages.vae, audio, call);
 }
 
 /** The LM stage's metadata as the public API's message. */

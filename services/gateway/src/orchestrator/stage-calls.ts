@@ -12,7 +12,7 @@ import type {
 import { LatentSampling, type VaeService } from '@acestep/proto/vae';
 import { chunksToTensors, float32Tensor, float32View, type Tensor, tensorToChunks } from '@acestep/runtime';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { type Client, Code, ConnectError } from '@connectrpc/connect';
+import { type CallOptions, type Client, Code, ConnectError } from '@connectrpc/connect';
 
 const LATENT_DIM = 64;
 const TENSOR_LIMITS = { maxTensorBytes: 1 << 30 };
@@ -42,7 +42,7 @@ export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions):
 export async function vaeEncode(
   vae: Client<typeof VaeService>,
   audio: Float32Array[],
-  signal: AbortSignal,
+  call: CallOptions,
 ): Promise<Float32Array[]> {
   const requests = (async function* () {
     yield {
@@ -54,7 +54,7 @@ export async function vaeEncode(
     }
   })();
   const chunks = (async function* () {
-    for await (const res of vae.encode(requests, { signal }))
+    for await (const res of vae.encode(requests, call))
       if (res.event.case === 'latents') yield res.event.value;
   })();
   const latents: Float32Array[] = [];
@@ -66,7 +66,7 @@ export async function vaeEncode(
 export async function vaeDecode(
   vae: Client<typeof VaeService>,
   latents: Float32Array[],
-  signal: AbortSignal,
+  call: CallOptions,
 ): Promise<Float32Array[]> {
   const requests = (async function* () {
     yield { part: { case: 'spec' as const, value: { itemCount: latents.length } } };
@@ -79,8 +79,7 @@ export async function vaeDecode(
     }
   })();
   const chunks = (async function* () {
-    for await (const res of vae.decode(requests, { signal }))
-      if (res.event.case === 'audio') yield res.event.value;
+    for await (const res of vae.decode(requests, call)) if (res.event.case === 'audio') yield res.event.value;
   })();
   const segments: Tensor[][] = latents.map(() => []);
   for await (const t of chunksToTensors(chunks, TENSOR_LIMITS)) segments[t.itemIndex ?? 0]!.push(t);
@@ -115,7 +114,7 @@ export async function lmGenerate(
   lm: Client<typeof LmService>,
   request: MessageInitShape<typeof LmGenerateRequestSchema>,
   onProgress: (phase: string, tokens: number, total: number) => void,
-  signal: AbortSignal,
+  call: CallOptions,
 ): Promise<LmCallResult> {
   const count = (request as LmGenerateRequest).sequences?.length ?? 0;
   const sequences: LmSequenceResult[] = Array.from({ length: count }, () => ({
@@ -124,7 +123,7 @@ export async function lmGenerate(
   }));
   const started = Date.now();
   let phase1End: number | undefined;
-  for await (const res of lm.generate(request, { signal })) {
+  for await (const res of lm.generate(request, call)) {
     const { event } = res;
     if (event.case === 'metadata') {
       phase1End ??= Date.now();
@@ -154,7 +153,7 @@ export async function ditGenerate(
   spec: MessageInitShape<typeof GenerateSpecSchema>,
   tensors: DitTensors,
   onStep: (step: number, total: number) => void,
-  signal: AbortSignal,
+  call: CallOptions,
 ): Promise<{ latents: Float32Array[]; seeds: bigint[] }> {
   const requests = (async function* () {
     yield { part: { case: 'spec' as const, value: spec } };
@@ -174,7 +173,7 @@ export async function ditGenerate(
   })();
   let seeds: bigint[] = [];
   const chunks = (async function* () {
-    for await (const res of dit.generate(requests, { signal })) {
+    for await (const res of dit.generate(requests, call)) {
       const { event } = res;
       if (event.case === 'progress') onStep(event.value.step, event.value.totalSteps);
       else if (event.case === 'latents') yield event.value;
