@@ -42,8 +42,8 @@ const CAPABILITIES: Record<string, string> = {
   'lm.seeds': 'reproducible: same seed, request and model set give the same metadata and codes',
   'lm.audio_codes': 'exactly int(duration x 5) codes per sequence (user duration, else the CoT duration)',
   'lm.codes_chunk_size': `codes per lm_decode_loop call and streamed chunk (default ${DEFAULT_CODES_CHUNK})`,
-  'lm.sampling_zero':
-    'proto3 zeros mean the default: temperature 0.85, cfg_scale 2.0 (1.0 for understand/format/create), top_p 0.9, repetition_penalty 1.0',
+  'lm.sampling_defaults':
+    'unset sampling fields take the defaults: temperature 0.85, cfg_scale 2.0 (1.0 for understand/format/create), top_p 0.9, repetition_penalty 1.0; temperature 0 or top_p 0 is greedy',
 };
 
 function nanos(since: bigint): bigint {

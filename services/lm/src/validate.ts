@@ -44,25 +44,32 @@ function oneOf(field: string, value: string, allowed: readonly string[], describ
   if (!allowed.includes(value)) throw invalid(`${field} must be ${describe}, got "${value}"`);
 }
 
-/** Sampling with proto3 zeros replaced by defaults; `cfgDefault` differs for the single-turn calls. */
+/** Sampling with unset fields replaced by defaults; `cfgDefault` differs for the single-turn calls. */
 export function validateSampling(
   s: SamplingParams | undefined,
   cfgDefault = DEFAULT_DECODE_PARAMS.cfgScale,
 ): { params: DecodeParams; negativePrompt: string } {
   const d = DEFAULT_DECODE_PARAMS;
   if (!s) return { params: { ...d, cfgScale: cfgDefault }, negativePrompt: DEFAULT_LM_NEGATIVE_PROMPT };
-  const temperature = s.temperature || d.temperature;
-  inRange('sampling.temperature', temperature, 0, 2, ' (0 = 0.85)');
-  const cfgScale = s.cfgScale || cfgDefault;
-  inRange('sampling.cfg_scale', cfgScale, 1, 5, ` (0 = ${cfgDefault}; 1 disables CFG)`);
-  const topP = s.topP || d.topP!;
-  inRange('sampling.top_p', topP, 0, 1, ' (0 = 0.9; 1 disables top-p)');
-  const repetitionPenalty = s.repetitionPenalty || 1;
+  const topP = s.topP ?? d.topP!;
+  inRange('sampling.top_p', topP, 0, 1, ' (unset = 0.9; 1 disables top-p, 0 keeps only the top token)');
+  // top_p 0 keeps only the most likely token: greedy decoding.
+  const temperature = topP === 0 ? 0 : (s.temperature ?? d.temperature);
+  inRange('sampling.temperature', s.temperature ?? d.temperature, 0, 2, ' (unset = 0.85; 0 = greedy)');
+  const cfgScale = s.cfgScale ?? cfgDefault;
+  inRange('sampling.cfg_scale', cfgScale, 1, 5, ` (unset = ${cfgDefault}; 1 disables CFG)`);
+  const repetitionPenalty = s.repetitionPenalty ?? 1;
   if (!(repetitionPenalty > 0 && Number.isFinite(repetitionPenalty))) {
-    throw invalid(`sampling.repetition_penalty must be > 0 (0 = 1.0, off), got ${s.repetitionPenalty}`);
+    throw invalid(`sampling.repetition_penalty must be > 0 (unset = 1.0, off), got ${repetitionPenalty}`);
   }
   return {
-    params: { temperature, cfgScale, topK: s.topK, topP: topP < 1 ? topP : undefined, repetitionPenalty },
+    params: {
+      temperature,
+      cfgScale,
+      topK: s.topK,
+      topP: topP > 0 && topP < 1 ? topP : undefined,
+      repetitionPenalty,
+    },
     negativePrompt: s.negativePrompt || DEFAULT_LM_NEGATIVE_PROMPT,
   };
 }

@@ -113,22 +113,26 @@ export declare type LmMetadata = Message<"acestep.lm.v1.LmMetadata"> & {
 export declare const LmMetadataSchema: GenMessage<LmMetadata>;
 
 /**
+ * Unset fields take the default in their comment; set ones are used as given
+ * (temperature 0 is greedy decoding).
+ *
  * @generated from message acestep.lm.v1.SamplingParams
  */
 export declare type SamplingParams = Message<"acestep.lm.v1.SamplingParams"> & {
   /**
-   * 0.0..2.0 (default 0.85).
+   * 0.0..2.0; 0 = greedy. Unset = 0.85.
    *
-   * @generated from field: double temperature = 1;
+   * @generated from field: optional double temperature = 1;
    */
-  temperature: number;
+  temperature?: number | undefined;
 
   /**
-   * 1.0..5.0 (default 2.0); 1.0 disables classifier-free guidance.
+   * 1.0..5.0; 1.0 disables classifier-free guidance. Unset = 2.0 (1.0 for
+   * UnderstandAudio, FormatSample and CreateSample).
    *
-   * @generated from field: double cfg_scale = 2;
+   * @generated from field: optional double cfg_scale = 2;
    */
-  cfgScale: number;
+  cfgScale?: number | undefined;
 
   /**
    * 0 disables top-k.
@@ -138,18 +142,18 @@ export declare type SamplingParams = Message<"acestep.lm.v1.SamplingParams"> & {
   topK: number;
 
   /**
-   * 0.0..1.0 (default 0.9); 1.0 disables nucleus sampling.
+   * 0.0..1.0; 1.0 disables nucleus sampling, 0 keeps only the most likely token. Unset = 0.9.
    *
-   * @generated from field: double top_p = 4;
+   * @generated from field: optional double top_p = 4;
    */
-  topP: number;
+  topP?: number | undefined;
 
   /**
-   * 1.0 disables the penalty.
+   * > 0; 1.0 disables the penalty. Unset = 1.0.
    *
-   * @generated from field: double repetition_penalty = 5;
+   * @generated from field: optional double repetition_penalty = 5;
    */
-  repetitionPenalty: number;
+  repetitionPenalty?: number | undefined;
 
   /**
    * Default "NO USER INPUT".
