@@ -172,14 +172,14 @@ export declare type GenerateSpec = Message<"acestep.dit.v1.GenerateSpec"> & {
   items: ItemSpec[];
 
   /**
-   * Target length in seconds (10..600).
+   * Target length in seconds (10..600); 0 = from the codes or the source latents.
    *
    * @generated from field: double duration_seconds = 4;
    */
   durationSeconds: number;
 
   /**
-   * Turbo: 1..8; base/sft: 1..200.
+   * Turbo: 1..8; base/sft: 1..200; 0 = the variant's default.
    *
    * @generated from field: uint32 inference_steps = 5;
    */
@@ -193,16 +193,18 @@ export declare type GenerateSpec = Message<"acestep.dit.v1.GenerateSpec"> & {
   timesteps: number[];
 
   /**
-   * Schedule shift (turbo: 1, 2 or 3).
+   * Schedule shift (turbo: 1, 2 or 3); 0 = the variant's default.
    *
    * @generated from field: double shift = 7;
    */
   shift: number;
 
   /**
-   * @generated from field: double guidance_scale = 8;
+   * CFG scale (base/sft; turbo ignores guidance). Unset = 7.0 on base.
+   *
+   * @generated from field: optional double guidance_scale = 8;
    */
-  guidanceScale: number;
+  guidanceScale?: number | undefined;
 
   /**
    * @generated from field: bool use_adg = 9;
@@ -215,9 +217,11 @@ export declare type GenerateSpec = Message<"acestep.dit.v1.GenerateSpec"> & {
   cfgIntervalStart: number;
 
   /**
-   * @generated from field: double cfg_interval_end = 11;
+   * Fraction of the schedule where CFG ends, 0..1. Unset = 1.0.
+   *
+   * @generated from field: optional double cfg_interval_end = 11;
    */
-  cfgIntervalEnd: number;
+  cfgIntervalEnd?: number | undefined;
 
   /**
    * "ode" or "sde"; empty = "ode".
@@ -227,9 +231,11 @@ export declare type GenerateSpec = Message<"acestep.dit.v1.GenerateSpec"> & {
   inferMethod: string;
 
   /**
-   * @generated from field: double audio_cover_strength = 13;
+   * Share of the steps conditioned on the source/codes, 0..1. Unset = 1.0.
+   *
+   * @generated from field: optional double audio_cover_strength = 13;
    */
-  audioCoverStrength: number;
+  audioCoverStrength?: number | undefined;
 
   /**
    * Seconds; repainting_end < 0 means the end of the source.
