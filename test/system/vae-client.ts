@@ -2,7 +2,14 @@
 // the streamed segments back into whole items.
 
 import { type DecodeDone, type EncodeDone, LatentSampling, type VaeService } from '@acestep/proto/vae';
-import { chunksToTensors, float32Tensor, float32View, type Tensor, tensorToChunks } from '@acestep/runtime';
+import {
+  chunksToTensors,
+  float32Tensor,
+  float32View,
+  joinSegments,
+  type Tensor,
+  tensorToChunks,
+} from '@acestep/runtime';
 import type { Client } from '@connectrpc/connect';
 
 export interface DecodedItems {
@@ -45,7 +52,7 @@ export async function decode(
     parts[t.itemIndex ?? 0]!.push(t);
     segments++;
   }
-  const audio = parts.map(joinSegments);
+  const audio = parts.map((item) => joinSegments(item, 2));
   return {
     audio,
     samples: audio.map((a) => a.length / 2),
@@ -54,18 +61,6 @@ export async function decode(
     firstAudioMs,
     totalMs: Date.now() - started,
   };
-}
-
-/** Concatenates [2, n] segments at their offsets into one planar [2, total]. */
-function joinSegments(segments: Tensor[]): Float32Array {
-  const total = segments.reduce((n, s) => Math.max(n, (s.offset ?? 0) + s.shape[1]!), 0);
-  const out = new Float32Array(2 * total);
-  for (const s of segments) {
-    const n = s.shape[1]!;
-    const v = float32View(s);
-    for (let c = 0; c < 2; c++) out.set(v.subarray(c * n, (c + 1) * n), c * total + (s.offset ?? 0));
-  }
-  return out;
 }
 
 export async function encode(

@@ -75,3 +75,19 @@ export function float32View(tensor: Tensor): Float32Array {
   if (data.byteOffset % 4 === 0) return new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
   return new Float32Array(data.slice().buffer);
 }
+
+/**
+ * Joins float32 segments [C, n] — each starting at its `offset` along the last
+ * axis, as the VAE streams decoded audio — into one planar [C, total] array.
+ */
+export function joinSegments(segments: readonly Tensor[], channels: number): Float32Array {
+  const total = segments.reduce((n, s) => Math.max(n, (s.offset ?? 0) + s.shape[1]!), 0);
+  const out = new Float32Array(channels * total);
+  for (const s of segments) {
+    const n = s.shape[1]!;
+    const values = float32View(s);
+    for (let c = 0; c < channels; c++)
+      out.set(values.subarray(c * n, (c + 1) * n), c * total + (s.offset ?? 0));
+  }
+  return out;
+}

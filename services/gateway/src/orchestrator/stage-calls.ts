@@ -10,7 +10,14 @@ import type {
   LmService,
 } from '@acestep/proto/lm';
 import { LatentSampling, type VaeService } from '@acestep/proto/vae';
-import { chunksToTensors, float32Tensor, float32View, type Tensor, tensorToChunks } from '@acestep/runtime';
+import {
+  chunksToTensors,
+  float32Tensor,
+  float32View,
+  joinSegments,
+  type Tensor,
+  tensorToChunks,
+} from '@acestep/runtime';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { type CallOptions, type Client, Code, ConnectError } from '@connectrpc/connect';
 
@@ -83,18 +90,7 @@ export async function vaeDecode(
   })();
   const segments: Tensor[][] = latents.map(() => []);
   for await (const t of chunksToTensors(chunks, TENSOR_LIMITS)) segments[t.itemIndex ?? 0]!.push(t);
-  return segments.map(joinSegments);
-}
-
-function joinSegments(segments: Tensor[]): Float32Array {
-  const total = segments.reduce((n, s) => Math.max(n, (s.offset ?? 0) + s.shape[1]!), 0);
-  const out = new Float32Array(2 * total);
-  for (const s of segments) {
-    const n = s.shape[1]!;
-    const v = float32View(s);
-    for (let c = 0; c < 2; c++) out.set(v.subarray(c * n, (c + 1) * n), c * total + (s.offset ?? 0));
-  }
-  return out;
+  return segments.map((item) => joinSegments(item, 2));
 }
 
 export interface LmSequenceResult {
