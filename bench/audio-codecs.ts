@@ -12,6 +12,7 @@ import {
   type OutputFormat,
   type PcmAudio,
 } from '../packages/audio/src/index.ts';
+import { medianMs } from './median.ts';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '3' }, seconds: { type: 'string', default: '30' } },
@@ -38,18 +39,6 @@ function testSignal(sampleRate: number): PcmAudio {
   return { sampleRate, channels: [channel(440, 3520), channel(997, 6000)] };
 }
 
-async function medianMs(fn: () => Promise<unknown>): Promise<number> {
-  await fn(); // warm-up: JIT, wasm compilation
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
-}
-
 const rt = (ms: number): string => (seconds / (ms / 1000)).toFixed(0);
 const pcm = testSignal(48_000);
 const rows: string[][] = [['format', 'size KiB', 'encode ms', 'encode ×RT', 'decode ms', 'decode ×RT']];
@@ -63,14 +52,14 @@ const formats: [string, OutputFormat, { flacBitDepth?: 16 | 24 }][] = [
 ];
 for (const [label, format, options] of formats) {
   const file = await encodeAudio(pcm, format, options);
-  const enc = await medianMs(() => encodeAudio(pcm, format, options));
-  const dec = await medianMs(() => decodeAudioSource(file));
+  const enc = await medianMs(() => encodeAudio(pcm, format, options), runs);
+  const dec = await medianMs(() => decodeAudioSource(file), runs);
   rows.push([label, (file.length / 1024).toFixed(0), enc.toFixed(0), rt(enc), dec.toFixed(0), rt(dec)]);
 }
 
 const at441 = encodeWav(testSignal(44_100), 's16');
 for (const quality of ['medium', 'best'] as const) {
-  const ms = await medianMs(() => decodeAudio(at441, {}, { quality }));
+  const ms = await medianMs(() => decodeAudio(at441, {}, { quality }), runs);
   rows.push([
     `wav16 44.1k → 48k (${quality})`,
     (at441.length / 1024).toFixed(0),

@@ -33,6 +33,7 @@ import { runGeneration } from '../services/gateway/src/orchestrator/generate.ts'
 import { lmDefaults } from '../services/lm/src/config.ts';
 import { lmSpec } from '../services/lm/src/service.ts';
 import { vaeSpec } from '../services/vae/src/service.ts';
+import { medianMs } from './median.ts';
 
 const flags = parseFlags(process.argv.slice(2));
 const RUNS = Number(flags.get('runs') ?? 5);
@@ -59,17 +60,6 @@ const CASES: Record<string, MessageInitShape<typeof GenerationConfigSchema>> = {
     audioFormat: AudioFormat.WAV,
   },
 };
-
-async function median(fn: () => Promise<unknown>): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const start = performance.now();
-    await fn();
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
-}
 
 async function inProcessStages() {
   const config = (port: number) => ({
@@ -117,9 +107,10 @@ const viaServices = async (config: MessageInitShape<typeof GenerationConfigSchem
 try {
   console.log(`end-to-end latency, median of ${RUNS} runs after 1 warm-up (tiny models)`);
   for (const [name, config] of Object.entries(CASES)) {
-    const processes = await median(() => viaServices(config));
-    const inProcess = await median(() =>
-      runGeneration(context, create(ConfigSchema, config), () => {}, new AbortController().signal),
+    const processes = await medianMs(() => viaServices(config), RUNS);
+    const inProcess = await medianMs(
+      () => runGeneration(context, create(ConfigSchema, config), () => {}, new AbortController().signal),
+      RUNS,
     );
     console.log(
       `${name.padEnd(40)} services ${processes.toFixed(0).padStart(6)} ms  in-process ${inProcess.toFixed(0).padStart(6)} ms  ratio ${(processes / inProcess).toFixed(2)}`,

@@ -16,6 +16,7 @@ import {
   type Tensor,
   tensorToChunks,
 } from '@acestep/runtime';
+import { medianMs } from './median.ts';
 
 const flags = parseFlags(process.argv.slice(2));
 const MIB = Number(flags.get('mib') ?? 64);
@@ -65,18 +66,10 @@ async function tensorEcho(echo: EchoFn, tensor: Tensor): Promise<void> {
 }
 
 async function measure(label: string, fn: () => Promise<void>): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const start = process.hrtime.bigint();
-    await fn();
-    times.push(Number(process.hrtime.bigint() - start) / 1e9);
-  }
-  times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
-  const mibPerSecond = MIB / median;
+  const seconds = (await medianMs(fn, RUNS)) / 1000;
+  const mibPerSecond = MIB / seconds;
   console.log(
-    `${label.padEnd(44)} median ${(median * 1000).toFixed(0).padStart(6)} ms  ${mibPerSecond.toFixed(0).padStart(5)} MiB/s`,
+    `${label.padEnd(44)} median ${(seconds * 1000).toFixed(0).padStart(6)} ms  ${mibPerSecond.toFixed(0).padStart(5)} MiB/s`,
   );
   return mibPerSecond;
 }

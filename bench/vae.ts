@@ -7,22 +7,12 @@ import { launchService } from '@acestep/cli/launcher';
 import { VaeService } from '@acestep/proto/vae';
 import { createStageClient, parseFlags } from '@acestep/runtime';
 import { decode, encode, testLatents } from '../test/system/vae-client.ts';
+import { medianMs } from './median.ts';
 
 const flags = parseFlags(process.argv.slice(2));
 const SECONDS = Number(flags.get('seconds') ?? 60);
 const RUNS = Number(flags.get('runs') ?? 3);
 const FRAMES = SECONDS * 25;
-
-async function median(fn: () => Promise<void>): Promise<number> {
-  await fn();
-  const times: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const start = performance.now();
-    await fn();
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!;
-}
 
 /** Peak RSS of a fresh VAE process that decodes once with the given tiling. */
 async function peakRss(tileFrames: number): Promise<number> {
@@ -49,12 +39,8 @@ try {
   const latents = testLatents(FRAMES);
   const decoded = await decode(client, [latents]);
   const audio = decoded.audio[0]!;
-  const decodeMs = await median(async () => {
-    await decode(client, [latents]);
-  });
-  const encodeMs = await median(async () => {
-    await encode(client, [audio]);
-  });
+  const decodeMs = await medianMs(() => decode(client, [latents]), RUNS);
+  const encodeMs = await medianMs(() => encode(client, [audio]), RUNS);
   const audioBytes = audio.byteLength;
   console.log(`VAE on the tiny model set, ${SECONDS} s of audio, median of ${RUNS} runs after 1 warm-up`);
   console.log(

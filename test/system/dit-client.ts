@@ -108,12 +108,6 @@ export function sourceLatents(frames: number, item = 0): Float32Array {
   return new Float32Array(frames * 64).map((_, i) => Math.sin(i * 0.13 + item) * 0.7);
 }
 
-export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
-}
-
 export function bytesEqual(a: Float32Array, b: Float32Array): boolean {
   return (
     Buffer.compare(
@@ -122,3 +116,5 @@ export function bytesEqual(a: Float32Array, b: Float32Array): boolean {
     ) === 0
   );
 }
+
+export { maxAbsDiff } from './compare.ts';

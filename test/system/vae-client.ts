@@ -126,8 +126,4 @@ export function testLatents(frames: number, item = 0): Float32Array {
   return new Float32Array(frames * 64).map((_, i) => Math.sin(i * 0.37 + item) * 0.8);
 }
 
-export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
-  let max = 0;
-  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i]! - b[i]!));
-  return max;
-}
+export { maxAbsDiff } from './compare.ts';

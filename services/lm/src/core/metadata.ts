@@ -2,6 +2,7 @@
  * lm_metadata: parsing the LM's CoT text (spec §2.5) and formatting metadata back into the
  * Phase-2 CoT block (spec §2.6). Mirrors the official tolerant parser, Python string semantics included.
  */
+import { FIELD_ORDER } from './fsm/values.ts';
 import { dumpYamlMapping, type YamlScalar } from './yaml.ts';
 
 export interface LmMetadata {
@@ -14,15 +15,8 @@ export interface LmMetadata {
   timesignature?: string;
 }
 
-export const METADATA_KEYS = [
-  'bpm',
-  'caption',
-  'duration',
-  'genres',
-  'keyscale',
-  'language',
-  'timesignature',
-] as const;
+/** The CoT's metadata fields, in the order the LM writes them. */
+export const METADATA_KEYS = FIELD_ORDER;
 export type MetadataKey = (typeof METADATA_KEYS)[number];
 
 // Python's str.isspace() set (str.strip() with no argument strips exactly these).
