@@ -1,5 +1,6 @@
 import { AudioInputError } from './errors.ts';
 import { parseFlacStreamInfo } from './flac-info.ts';
+import { scanFrames } from './frame-scan.ts';
 import { checkDuration, checkFormat } from './limits.ts';
 import { type ToModelAudioOptions, toModelAudio } from './model-audio.ts';
 import { type AudioContainer, sniffContainer } from './sniff.ts';
@@ -40,6 +41,7 @@ export async function decodeAudioSource(
 }
 
 function decodeContainer(container: AudioContainer, bytes: Uint8Array, lim: AudioLimits): Promise<PcmAudio> {
+  if (container !== 'wav') checkFramesBeforeDecoding(container, bytes, lim);
   switch (container) {
     case 'wav':
       return Promise.resolve(decodeWav(bytes, lim));
@@ -55,6 +57,27 @@ function decodeWav(bytes: Uint8Array, lim: AudioLimits): PcmAudio {
   checkFormat(info.sampleRate, info.channels, lim);
   checkDuration(info.frames, info.sampleRate, lim);
   return decodeWavSamples(bytes, info);
+}
+
+/**
+ * Refuses a compressed file whose frames add up to more than the limits before anything is decoded
+ * (see frame-scan.ts): memory for decoding is then bounded by the limits, never by the compression
+ * ratio. The declared lengths (FLAC STREAMINFO) are not trusted for this; the frames are counted.
+ */
+function checkFramesBeforeDecoding(
+  container: Exclude<AudioContainer, 'wav'>,
+  bytes: Uint8Array,
+  lim: AudioLimits,
+): void {
+  let checked = false;
+  const scan = scanFrames(container, bytes, (s) => {
+    if (!checked) {
+      checkFormat(s.sampleRate, s.channels, lim);
+      checked = true;
+    }
+    checkDuration(s.frames, s.sampleRate, lim);
+  });
+  if (scan) checkDuration(scan.frames, scan.sampleRate, lim);
 }
 
 async function decodeFlac(bytes: Uint8Array, lim: AudioLimits): Promise<PcmAudio> {
@@ -137,7 +160,7 @@ interface ChunkDecoder {
 }
 
 /** Input fed per call, so the duration limit stops a long file early instead of decoding all of it. */
-const FEED_BYTES = 256 * 1024;
+const FEED_BYTES = 64 * 1024;
 
 /**
  * Feeds the file to a streaming decoder, checking rate, channels and duration as audio appears.

@@ -1,4 +1,5 @@
 export { decodeAudio, decodeAudioSource } from './decode.ts';
+export { closeDecodePool, decodeAudioOffThread, decodeAudioSourceOffThread } from './decode-pool.ts';
 export {
   type EncodeOptions,
   encodeAudio,

@@ -2,7 +2,7 @@
 // same port speaks gRPC, gRPC-Web and Connect/JSON. Generations run through
 // the orchestrator; jobs through the job layer (embedded or NATS).
 
-import { decodeAudioSource, isAudioInputError } from '@acestep/audio';
+import { decodeAudioSourceOffThread, isAudioInputError } from '@acestep/audio';
 import type { ServiceInfo } from '@acestep/proto/common';
 import {
   DownloadAudioResponseSchema,
@@ -149,7 +149,7 @@ export function gatewayService(
       }
       const bytes = Buffer.concat(parts);
       try {
-        const pcm = await decodeAudioSource(bytes, generate.audioLimits);
+        const pcm = await decodeAudioSourceOffThread(bytes, generate.audioLimits);
         const info = await jobs.store.putObject(bytes, { contentType: 'application/octet-stream' });
         return {
           objectId: info.objectId,

@@ -4,7 +4,7 @@
 // so a cancel reaches the stage doing the work.
 import {
   type AudioLimits,
-  decodeAudio,
+  decodeAudioOffThread,
   encodeAudio,
   formatFromSpec,
   formatInfo,
@@ -351,7 +351,7 @@ async function encodeInputs(
   const audio: Float32Array[] = [];
   for (const ref of refs) {
     const bytes = ref.kind === 'data' ? ref.data : await context.store.readObject(ref.objectId);
-    const pcm = await decodeAudio(bytes, context.audioLimits);
+    const pcm = await decodeAudioOffThread(bytes, context.audioLimits);
     const samples = pcm.channels[0]!.length;
     if (samples < HOP)
       throw new ConnectError(
