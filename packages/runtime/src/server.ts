@@ -205,6 +205,7 @@ export async function startService<C extends ServiceConfig>(
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
+      const graceEnd = Date.now() + config.shutdownGraceMs;
       context.logger.info('shutting down', {
         reason,
         inFlight: inFlight.count,
@@ -230,11 +231,17 @@ export async function startService<C extends ServiceConfig>(
         }
       }
       // Sessions close by themselves once their last stream has flushed; wait
-      // for that (bounded) so the final messages of a drained call — or the
-      // UNAVAILABLE trailers of a cancelled one — are not cut off by a reset.
+      // for that so the final messages of a drained call — or the UNAVAILABLE
+      // trailers of a cancelled one — are not cut off by a reset. The wait is
+      // bounded by what is left of the grace period, not by a fixed time: a
+      // handler's last messages can take seconds to flush (a VAE decode's PCM to
+      // a slow reader), and a stream opened just before GOAWAY may not have
+      // reached the interceptor's in-flight count yet. Both keep their session
+      // open, and both must finish within the grace period.
+      const flushMs = cancelled ? 300 : Math.max(300, graceEnd - Date.now());
       await Promise.race([
         Promise.all([...sessions].map((s) => new Promise((resolve) => s.once('close', resolve)))),
-        new Promise((resolve) => setTimeout(resolve, cancelled ? 300 : 2000).unref()),
+        new Promise((resolve) => setTimeout(resolve, flushMs).unref()),
       ]);
       for (const session of sessions) session.destroy();
       await spec.stop?.(context);
