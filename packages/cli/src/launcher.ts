@@ -120,9 +120,20 @@ export interface Stack {
 }
 
 /** Starts the three stages, then the gateway pointed at them. */
-export async function launchStack(options: LaunchOptions & { gatewayArgs?: string[] } = {}): Promise<Stack> {
+export async function launchStack(
+  options: LaunchOptions & {
+    gatewayArgs?: string[];
+    /** Extra flags of one service, after `args`. */
+    serviceArgs?: Partial<Record<ServiceName, string[]>>;
+  } = {},
+): Promise<Stack> {
   const stages = await Promise.all(
-    (['lm', 'dit', 'vae'] as const).map((name) => launchService(name, options)),
+    (['lm', 'dit', 'vae'] as const).map((name) =>
+      launchService(name, {
+        ...options,
+        args: [...(options.args ?? []), ...(options.serviceArgs?.[name] ?? [])],
+      }),
+    ),
   );
   const [lm, dit, vae] = stages as [LaunchedService, LaunchedService, LaunchedService];
   let gateway: LaunchedService;
@@ -132,6 +143,7 @@ export async function launchStack(options: LaunchOptions & { gatewayArgs?: strin
       args: [
         ...(options.args ?? []),
         ...(options.gatewayArgs ?? []),
+        ...(options.serviceArgs?.gateway ?? []),
         '--lm-target',
         lm.address,
         '--dit-target',
