@@ -231,6 +231,10 @@ def _past(p, g, length, batch):
     return _rand(g, length, p.lm.layers, 2, batch, b.kv_heads, b.head_dim)
 
 
+def _per_pair(n, value, dtype):
+    return torch.tensor(value, dtype=dtype) if isinstance(value, list) else torch.full([n], value, dtype=dtype)
+
+
 def _loop_example(p, g, n, k, past_len, lengths, codes_left, cfg=2.0, temp=0.85, top_k=0, top_p=0.9):
     v = p.lm.vocab_size
     return (
@@ -238,10 +242,10 @@ def _loop_example(p, g, n, k, past_len, lengths, codes_left, cfg=2.0, temp=0.85,
         _lengths_mask(lengths, past_len, left=True),
         _past(p, g, past_len, 2 * n),
         torch.rand(k, n, generator=g),
-        torch.tensor([cfg]),
-        torch.tensor([temp]),
-        torch.tensor([top_k], dtype=torch.int64),
-        torch.tensor([top_p]),
+        _per_pair(n, cfg, torch.float32),
+        _per_pair(n, temp, torch.float32),
+        _per_pair(n, top_k, torch.int64),
+        _per_pair(n, top_p, torch.float32),
         torch.tensor(codes_left, dtype=torch.int64),
     )
 
@@ -306,10 +310,10 @@ def _lm_specs(p, c):
             TensorSpec("attention_mask", "int64", ["batch", "past"], "batch = 2 * pairs: [cond..., uncond...]"),
             TensorSpec("past_kv", "float32", _kv_dims(p, "past"), kv_doc),
             TensorSpec("rand", "float32", ["steps", "pairs"], "uniform [0,1) per step; steps = K"),
-            TensorSpec("cfg_scale", "float32", [1]),
-            TensorSpec("temperature", "float32", [1], "> 0"),
-            TensorSpec("top_k", "int64", [1], "<= 0: off"),
-            TensorSpec("top_p", "float32", [1], ">= 1: off"),
+            TensorSpec("cfg_scale", "float32", ["pairs"], "per pair"),
+            TensorSpec("temperature", "float32", ["pairs"], "> 0 (greedy: top_k = 1)"),
+            TensorSpec("top_k", "int64", ["pairs"], "<= 0: off"),
+            TensorSpec("top_p", "float32", ["pairs"], ">= 1: off"),
             TensorSpec("codes_left", "int64", ["pairs"], "codes still required; EOS banned before, forced after; < 0: free"),
         ],
         outputs=[
@@ -320,6 +324,11 @@ def _lm_specs(p, c):
         cases=[
             lambda g: _loop_example(p, g, 1, 4, 7, [7, 4], [-1]),
             lambda g: _loop_example(p, g, 2, 6, 12, [12, 9, 5, 12], [3, -1], cfg=2.5, temp=1.0, top_k=50, top_p=0.95),
+            # Per-pair parameters in one call: plain multinomial, greedy, top_k above KMAX (full TopK).
+            lambda g: _loop_example(
+                p, g, 3, 5, 9, [9, 6, 9, 4, 9, 8], [-1, 2, -1],
+                cfg=[1.0, 2.0, 3.0], temp=[1.0, 1.0, 0.5], top_k=[0, 1, 300], top_p=[1.0, 1.0, 0.95],
+            ),
         ],
         exact_outputs=("tokens",),
     )

@@ -202,11 +202,12 @@ export async function decodeCodes(
   const { codeLo, codeHi } = { codeLo: lm.audioCodeOffset, codeHi: lm.audioCodeOffset + lm.audioCodeValid };
   const { temperature, topK, topP } = options.params;
   const greedy = !(temperature > 0);
-  const scalars = {
-    cfg_scale: f32(Float32Array.of(Math.max(1, options.params.cfgScale)), [1]),
-    temperature: f32(Float32Array.of(greedy ? 1 : temperature), [1]),
-    top_k: i64(BigInt64Array.of(BigInt(greedy ? 1 : topK)), [1]),
-    top_p: f32(Float32Array.of(topP !== undefined && topP > 0 && topP < 1 ? topP : 1), [1]),
+  // Sampling parameters are per pair in the graph (pairs of different requests may share a call).
+  const perPair = {
+    cfg_scale: f32(new Float32Array(n).fill(Math.max(1, options.params.cfgScale)), [n]),
+    temperature: f32(new Float32Array(n).fill(greedy ? 1 : temperature), [n]),
+    top_k: i64(new BigInt64Array(n).fill(BigInt(greedy ? 1 : topK)), [n]),
+    top_p: f32(new Float32Array(n).fill(topP !== undefined && topP > 0 && topP < 1 ? topP : 1), [n]),
   };
   let generated = 0;
   while (!ended.every(Boolean)) {
@@ -225,7 +226,7 @@ export async function decodeCodes(
       attention_mask: cache.attentionMask(),
       past_kv: cache.past(),
       rand: f32(rand, [steps, n]),
-      ...scalars,
+      ...perPair,
       codes_left: i64(codesLeft, [n]),
     });
     cache.append(out.new_kv!, () => 1);
