@@ -28,6 +28,8 @@ describe('lm service', () => {
         '8',
         '--max-queue',
         '2',
+        '--max-running',
+        '2',
         '--max-caption-tokens',
         '12',
         '--max-lyrics-tokens',

@@ -1,10 +1,17 @@
 // The main-thread face of the LM engine: starts the worker thread that runs the graphs and turns
-// each job into an async stream of events. Cancelling (abort signal, or leaving the loop early)
-// sets a shared flag the worker checks before every graph run; the stream ends only once the
-// worker has let go of the job, so the next job never overlaps it.
+// each job into an async stream of events. Jobs run concurrently in the worker (continuous
+// batching). Cancelling (abort signal, or leaving the loop early) sets a shared flag the worker
+// checks at every step boundary; the stream ends only once the worker has let go of the job.
 import { Worker } from 'node:worker_threads';
 import type { EngineOptions } from './engine/jobs.ts';
-import type { EngineEvent, EngineInfo, EngineJob, FromWorker, ToWorker } from './engine/protocol.ts';
+import type {
+  EngineEvent,
+  EngineInfo,
+  EngineJob,
+  EngineStats,
+  FromWorker,
+  ToWorker,
+} from './engine/protocol.ts';
 
 export type { EngineOptions } from './engine/jobs.ts';
 export type * from './engine/protocol.ts';
@@ -13,10 +20,13 @@ export class EngineError extends Error {
   override name = 'EngineError';
   readonly cancelled: boolean;
   readonly invalid: boolean;
-  constructor(message: string, cancelled: boolean, invalid: boolean) {
+  /** Refused by the KV-cache budget. */
+  readonly exhausted: boolean;
+  constructor(message: string, cancelled: boolean, invalid: boolean, exhausted = false) {
     super(message);
     this.cancelled = cancelled;
     this.invalid = invalid;
+    this.exhausted = exhausted;
   }
 }
 
@@ -33,12 +43,19 @@ export class LmEngine {
   #closing = false;
   /** Called once if the worker thread dies (not on close()): the service reports NOT_SERVING. */
   onFailure: ((error: Error) => void) | undefined;
+  /** Called with the engine's batching stats about once a second. */
+  onStats: ((stats: EngineStats) => void) | undefined;
+  #stats: EngineStats | undefined;
 
   private constructor(worker: Worker, info: EngineInfo) {
     this.#worker = worker;
     this.info = info;
     worker.on('message', (message: FromWorker) => {
       if ('id' in message) this.#jobs.get(message.id)?.push(message);
+      else if (message.kind === 'stats') {
+        this.#stats = message.stats;
+        this.onStats?.(message.stats);
+      }
     });
     worker.on('error', (error) => this.#fail(error));
     worker.on('exit', (code) => this.#fail(new Error(`LM engine thread exited with code ${code}`)));
@@ -102,7 +119,7 @@ export class LmEngine {
           return;
         } else if (message.kind === 'error') {
           ended = true;
-          throw new EngineError(message.message, message.cancelled, message.invalid);
+          throw new EngineError(message.message, message.cancelled, message.invalid, message.exhausted);
         }
       }
     } finally {
@@ -117,6 +134,11 @@ export class LmEngine {
       }
       this.#jobs.delete(id);
     }
+  }
+
+  /** The latest stats the worker sent (undefined before the first). */
+  get stats(): EngineStats | undefined {
+    return this.#stats;
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,7 @@ import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
 import type { LmConfig } from './config.ts';
 import { DEFAULT_DECODE_PARAMS, DEFAULT_LM_NEGATIVE_PROMPT, type LmMetadata } from './core/index.ts';
 import { EngineError, type EngineEvent, type EngineJob, LmEngine } from './engine.ts';
+import { engineMetrics } from './metrics.ts';
 import {
   DEFAULT_CODES_CHUNK,
   validateCreate,
@@ -37,10 +38,12 @@ import {
 
 const CAPABILITIES: Record<string, string> = {
   'lm.max_sequences_per_request': 'max_batch (the gateway splits batches by lm_batch_chunk_size)',
-  'lm.batching': "one request's sequences run as one batch of CFG pairs; requests run one at a time",
+  'lm.batching':
+    'continuous: sequences of all running requests share one phase-1 and one phase-2 batch, joining and leaving at step boundaries (--max-running requests, --kv-cache-mb budget)',
   'lm.top_p': 'applied (0 < top_p < 1) in both phases; 1 disables it (upstream vllm silently drops it)',
   'lm.seeds': 'reproducible: same seed, request and model set give the same metadata and codes',
-  'lm.audio_codes': 'exactly int(duration x 5) codes per sequence (user duration, else the CoT duration)',
+  'lm.audio_codes':
+    'exactly int(duration x 5) codes with a user duration; without one the model stops with EOS, at most max_model_len - 64 codes (official)',
   'lm.codes_chunk_size': `codes per lm_decode_loop call and streamed chunk (default ${DEFAULT_CODES_CHUNK})`,
   'lm.sampling_defaults':
     'unset sampling fields take the defaults: temperature 0.85, cfg_scale 2.0 (1.0 for understand/format/create), top_p 0.9, repetition_penalty 1.0; temperature 0 or top_p 0 is greedy',
@@ -72,6 +75,7 @@ function engineFailure(error: unknown, signal: AbortSignal): ConnectError {
   if (error instanceof EngineError) {
     if (error.cancelled || signal.aborted) return new ConnectError('generation cancelled', Code.Canceled);
     if (error.invalid) return new ConnectError(error.message, Code.InvalidArgument);
+    if (error.exhausted) return new ConnectError(error.message, Code.ResourceExhausted);
     return new ConnectError(`lm engine: ${error.message}`, Code.Internal);
   }
   return ConnectError.from(error);
@@ -144,7 +148,7 @@ export function lmService(
   const { config, metrics, logger } = context;
   const queue = new WorkQueue({
     name: 'lm',
-    concurrency: 1,
+    concurrency: config.maxRunning,
     maxQueue: config.maxQueue,
     depthGauge: metrics.queueDepth,
     rejectedCounter: metrics.queueRejected,
@@ -267,7 +271,9 @@ export function lmSpec(): ServiceSpec<LmConfig> {
         ...(config.threads > 0 ? { intraOpThreads: config.threads } : {}),
         maxCaptionTokens: config.maxCaptionTokens,
         maxLyricsTokens: config.maxLyricsTokens,
+        kvCacheBytes: config.kvCacheMb * 2 ** 20,
       });
+      engine.onStats = engineMetrics(context.metrics.registry);
       engine.onFailure = (error) => {
         // Without its engine thread the process cannot serve: let probes and the balancer see it.
         context.logger.error('lm engine thread died', { error: error.message });

@@ -14,7 +14,9 @@ export {
 export {
   buildUserMetadata,
   CODES_PER_SECOND,
+  codeLimit,
   hasAllMetas,
+  MAX_TOKENS_MARGIN,
   type PhasePlan,
   type PhasePlanInput,
   planPhases,

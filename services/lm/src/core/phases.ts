@@ -12,6 +12,24 @@ export function targetCodesForDuration(durationSeconds: number | undefined): num
   return Math.trunc(durationSeconds * CODES_PER_SECOND);
 }
 
+/** Official vllm backend: `max_tokens = max_model_len − 64` when no duration is known. */
+export const MAX_TOKENS_MARGIN = 64;
+
+/**
+ * How many codes phase 2 writes at most. With the user's duration: exactly `int(duration × 5)`
+ * (EOS banned before, forced at it). Without one the model decides: EOS is free at every step and
+ * the official cap applies — `max_model_len − 64` new tokens, and never past the context
+ * (`max_model_len − prompt`). The CoT's duration does not set the count (docs/model-contract.md).
+ */
+export function codeLimit(input: {
+  readonly targetCodes: number | undefined;
+  readonly maxModelLen: number;
+  readonly promptTokens: number;
+}): number {
+  if (input.targetCodes !== undefined) return input.targetCodes;
+  return Math.max(0, Math.min(input.maxModelLen - MAX_TOKENS_MARGIN, input.maxModelLen - input.promptTokens));
+}
+
 export interface UserMetaInput {
   readonly bpm?: number | undefined;
   readonly keyscale?: string | undefined;

@@ -37,6 +37,11 @@ export class MeteredRunner {
     this.#cancel = cancel;
   }
 
+  /** The job's shared cancel flag (non-zero = cancelled), if it has one. */
+  get cancelFlag(): Int32Array | undefined {
+    return this.#cancel;
+  }
+
   throwIfCancelled(): void {
     if (this.#cancel && Atomics.load(this.#cancel, 0) !== 0) throw new CancelledError('cancelled');
   }
@@ -83,7 +88,7 @@ export class KvCache {
   #mask: Uint8Array;
   #positions = 0;
 
-  constructor(lm: LmConstants, batch: number, capacity = 256) {
+  constructor(lm: Pick<LmConstants, 'layers' | 'kvHeads' | 'headDim'>, batch: number, capacity = 256) {
     this.batch = batch;
     this.#dims = [lm.layers, 2, batch, lm.kvHeads, lm.headDim];
     this.rowFloats = lm.layers * 2 * batch * lm.kvHeads * lm.headDim;
@@ -93,6 +98,58 @@ export class KvCache {
 
   get positions(): number {
     return this.#positions;
+  }
+
+  /** Positions the buffer holds before it must grow. */
+  get capacity(): number {
+    return this.#data.length / this.rowFloats;
+  }
+
+  /** Bytes of the cache buffer (allocated, not only used). */
+  get bytes(): number {
+    return this.#data.byteLength;
+  }
+
+  /** Cached positions of one row that are real tokens (mask 1). */
+  validLength(row: number): number {
+    let n = 0;
+    for (let p = 0; p < this.#positions; p++) n += this.#mask[p * this.batch + row]!;
+    return n;
+  }
+
+  /**
+   * A new cache whose row r is row `refs[r].row` of `refs[r].cache` with its padding squeezed out:
+   * only the real positions, in order, right-aligned, left-padded to the longest. Positions come
+   * from the mask's cumulative sum, so a row's tokens keep their positions; attention sees the same
+   * keys. This is how sequences join and leave a running batch at a step boundary.
+   */
+  static regroup(
+    lm: Pick<LmConstants, 'layers' | 'kvHeads' | 'headDim'>,
+    refs: readonly { cache: KvCache; row: number }[],
+    capacity = 0,
+  ): KvCache {
+    const lengths = refs.map(({ cache, row }) => cache.validLength(row));
+    const positions = Math.max(0, ...lengths);
+    const out = new KvCache(lm, refs.length, Math.max(1, positions, capacity));
+    const width = lm.kvHeads * lm.headDim;
+    const blocks = lm.layers * 2;
+    refs.forEach(({ cache, row }, r) => {
+      let dst = positions - lengths[r]!;
+      for (let p = 0; p < cache.#positions; p++) {
+        if (cache.#mask[p * cache.batch + row] === 0) continue;
+        out.#mask[dst * out.batch + r] = 1;
+        for (let b = 0; b < blocks; b++) {
+          const from = (p * blocks + b) * cache.batch * width + row * width;
+          out.#data.set(
+            cache.#data.subarray(from, from + width),
+            (dst * blocks + b) * out.batch * width + r * width,
+          );
+        }
+        dst++;
+      }
+    });
+    out.#positions = positions;
+    return out;
   }
 
   #reserve(positions: number): void {

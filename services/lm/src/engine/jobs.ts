@@ -22,8 +22,9 @@ import {
   targetCodesForDuration,
   type UserMetadata,
 } from '../core/index.ts';
-import { type DecodeContext, decodeCodes, decodeWithFsm, type PromptRows } from './decode.ts';
-import type { MeteredRunner } from './graphs.ts';
+import { Batcher } from './batcher.ts';
+import { MeteredRunner } from './graphs.ts';
+import type { JobHandle, PromptRows } from './members.ts';
 import type {
   CreateJob,
   EngineEvent,
@@ -43,7 +44,12 @@ export interface EngineOptions {
   maxCaptionTokens?: number;
   /** Cap on the free text after `</think>` (lyrics) in understand / format / create. */
   maxLyricsTokens?: number;
+  /** KV-cache budget of the running batches in bytes (admission waits beyond it). */
+  kvCacheBytes?: number;
 }
+
+/** Default KV budget: 1 GiB (the tiny model needs KiBs; a real one ~448 KiB per position and pair). */
+export const DEFAULT_KV_CACHE_BYTES = 2 ** 30;
 
 export interface LmRuntime {
   modelSet: ModelSet;
@@ -51,6 +57,10 @@ export interface LmRuntime {
   tables: FsmTables;
   sampler: TokenSampler;
   options: EngineOptions;
+  /** The continuous batcher every job decodes through. */
+  batcher: Batcher;
+  /** Engine-wide traffic (all jobs), counted by the batcher's calls. */
+  runner: MeteredRunner;
 }
 
 /** Opens the two LM graphs in this thread (the prompt runs through lm_decode with an empty past). */
@@ -63,7 +73,19 @@ export async function openLmRuntime(dir: string, options: EngineOptions = {}): P
   });
   const tokenizer = await loadQwen3Tokenizer();
   const tables = buildFsmTables(tokenizer, { maxDuration: modelSet.manifest.constants.maxDurationSeconds });
-  return { modelSet, tokenizer, tables, sampler: new TokenSampler(tokenizer.vocabSize), options };
+  const sampler = new TokenSampler(tokenizer.vocabSize);
+  const runner = new MeteredRunner();
+  const batcher = new Batcher(
+    {
+      lm: modelSet.manifest.constants.lm,
+      decode: modelSet.session('lm_decode'),
+      loop: modelSet.session('lm_decode_loop'),
+      runner,
+      sampler,
+    },
+    options.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES,
+  );
+  return { modelSet, tokenizer, tables, sampler, options, batcher, runner };
 }
 
 export function engineInfo(rt: LmRuntime): EngineInfo {
@@ -92,14 +114,8 @@ export function engineInfo(rt: LmRuntime): EngineInfo {
 
 type Emit = (event: EngineEvent) => void;
 
-function context(rt: LmRuntime, runner: MeteredRunner): DecodeContext {
-  return {
-    lm: rt.modelSet.manifest.constants.lm,
-    decode: rt.modelSet.session('lm_decode'),
-    loop: rt.modelSet.session('lm_decode_loop'),
-    runner,
-    sampler: rt.sampler,
-  };
+function jobHandle(runner: MeteredRunner): JobHandle {
+  return { traffic: runner.traffic, cancel: runner.cancelFlag };
 }
 
 function encodePair(rt: LmRuntime, pair: { cond: string; uncond: string }): PromptRows {
@@ -122,7 +138,7 @@ function userMetadataAsLm(meta: UserMetadata): LmMetadata {
 
 export async function runGenerate(rt: LmRuntime, job: GenerateJob, emit: Emit, runner: MeteredRunner) {
   const started = process.hrtime.bigint();
-  const ctx = context(rt, runner);
+  const job_ = jobHandle(runner);
   const metadata: LmMetadata[] = job.sequences.map((s) => userMetadataAsLm(s.userMetadata));
   const rngs = job.sequences.map((s) => mulberry32(s.seed));
   const phase1 = job.sequences.flatMap((s, i) =>
@@ -146,8 +162,9 @@ export async function runGenerate(rt: LmRuntime, job: GenerateJob, emit: Emit, r
         ...(rt.options.maxCaptionTokens ? { maxCaptionTokens: rt.options.maxCaptionTokens } : {}),
       }),
     );
-    await decodeWithFsm(
-      ctx,
+    runner.throwIfCancelled();
+    await rt.batcher.decodeWithFsm(
+      job_,
       prompts,
       fsms,
       phase1.map((i) => rngs[i]!),
@@ -171,14 +188,12 @@ export async function runGenerate(rt: LmRuntime, job: GenerateJob, emit: Emit, r
         buildPhase2Prompts(s.caption, s.lyrics, formatMetadataYaml(metadata[i]!), job.negativePrompt),
       ),
     );
-    // The user's duration sets the code count (spec §3.3); without one we use the CoT's duration
-    // (upstream lets the model stop by itself, which a random or drifting model may never do).
-    const targets = job.sequences.map((s, i) => {
-      const cot = Number(metadata[i]!.duration);
-      return targetCodesForDuration(s.durationSeconds ?? (Number.isFinite(cot) ? cot : undefined));
-    });
+    // The user's duration sets the code count (spec §3.3); without one the model decides when to
+    // stop, within the official cap (core `codeLimit`). The CoT's duration never sets it.
+    const targets = job.sequences.map((s) => targetCodesForDuration(s.durationSeconds));
     const total = targets.reduce<number>((a, t) => a + (t ?? 0), 0);
-    await decodeCodes(ctx, prompts, rngs, {
+    runner.throwIfCancelled();
+    await rt.batcher.decodeCodes(job_, prompts, rngs, {
       params: job.params,
       targets,
       stepsPerCall: job.codesChunkSize,
@@ -214,17 +229,23 @@ async function runSample(
   });
   const maxLyrics = rt.options.maxLyricsTokens ?? 2048;
   let text = '';
-  await decodeWithFsm(context(rt, runner), [encodePair(rt, prompt)], [fsm], [mulberry32(opts.seed)], {
-    params: opts.params,
-    maxTokens: phase1MaxTokens(rt) + 128 + maxLyrics,
-    onFinished: (_i, ids) => {
-      text = rt.tokenizer.decode(ids);
+  await rt.batcher.decodeWithFsm(
+    jobHandle(runner),
+    [encodePair(rt, prompt)],
+    [fsm],
+    [mulberry32(opts.seed)],
+    {
+      params: opts.params,
+      maxTokens: phase1MaxTokens(rt) + 128 + maxLyrics,
+      onFinished: (_i, ids) => {
+        text = rt.tokenizer.decode(ids);
+      },
+      stopWhen: (_i, _fsm, ids) => {
+        const end = ids.lastIndexOf(THINK_END);
+        return end >= 0 && ids.length - end - 1 >= maxLyrics;
+      },
     },
-    stopWhen: (_i, _fsm, ids) => {
-      const end = ids.lastIndexOf(THINK_END);
-      return end >= 0 && ids.length - end - 1 >= maxLyrics;
-    },
-  });
+  );
   return { metadata: parseLmOutput(text).metadata, text };
 }
 

@@ -81,6 +81,23 @@ export type EngineEvent =
   | { type: 'sample'; metadata: LmMetadata; lyrics: string; cotText: string }
   | { type: 'done'; seeds: number[]; generatedTokens: number; computeNs: number; traffic: Traffic };
 
+/** Engine-wide counters and gauges (continuous batcher), sent to the main thread for /metrics. */
+export interface EngineStats {
+  /** Tokens written since start: metadata (phase 1 and single-turn calls) and audio codes. */
+  tokens: Record<'metadata' | 'audio_codes', number>;
+  /** Batch steps (graph calls) since start, and the rows they carried in total. */
+  steps: Record<'metadata' | 'audio_codes', number>;
+  rows: Record<'metadata' | 'audio_codes', number>;
+  /** Rows in each running batch now (a CFG pair is 2 rows). */
+  batchRows: Record<'metadata' | 'audio_codes', number>;
+  /** Bytes of the running batches' KV caches now, and the budget. */
+  kvBytes: number;
+  kvBudgetBytes: number;
+  /** Sequences waiting for KV budget, and sequences in a running batch. */
+  waiting: number;
+  running: number;
+}
+
 export interface EngineInfo {
   name: string;
   variant: string;
@@ -96,5 +113,14 @@ export type FromWorker =
   | { kind: 'ready'; info: EngineInfo }
   | { kind: 'failed'; message: string }
   | { kind: 'event'; id: number; event: EngineEvent }
+  | { kind: 'stats'; stats: EngineStats }
   | { kind: 'end'; id: number }
-  | { kind: 'error'; id: number; message: string; cancelled: boolean; invalid: boolean };
+  | {
+      kind: 'error';
+      id: number;
+      message: string;
+      cancelled: boolean;
+      invalid: boolean;
+      /** The KV budget refused it (RESOURCE_EXHAUSTED). */
+      exhausted?: boolean;
+    };

@@ -1,7 +1,9 @@
 // The engine's thread: owns the LM sessions, the KV caches, sampling and the FSM. onnxruntime-node's
 // run() blocks the thread it is called on, so none of this may run on the service's event loop.
-// Jobs run one at a time in arrival order; events go back with postMessage as they happen.
+// Jobs run concurrently as async programs; their sequences share the continuous batcher's running
+// batches. Events go back with postMessage as they happen; engine stats once a second.
 import { parentPort, workerData } from 'node:worker_threads';
+import { BudgetError } from './batcher.ts';
 import { CancelledError, MeteredRunner, RequestError } from './graphs.ts';
 import { type EngineOptions, engineInfo, type LmRuntime, openLmRuntime, runJob } from './jobs.ts';
 import type { FromWorker, ToWorker } from './protocol.ts';
@@ -19,7 +21,7 @@ try {
   process.exit(1);
 }
 
-let chain: Promise<void> = Promise.resolve();
+setInterval(() => post({ kind: 'stats', stats: runtime.batcher.stats() }), 1000).unref();
 
 async function run({ id, job, cancel }: ToWorker): Promise<void> {
   const runner = new MeteredRunner(new Int32Array(cancel));
@@ -34,10 +36,11 @@ async function run({ id, job, cancel }: ToWorker): Promise<void> {
       message: error instanceof Error ? error.message : String(error),
       cancelled: error instanceof CancelledError,
       invalid: error instanceof RequestError,
+      exhausted: error instanceof BudgetError,
     });
   }
 }
 
 port.on('message', (message: ToWorker) => {
-  chain = chain.then(() => run(message));
+  void run(message);
 });
