@@ -2,15 +2,20 @@
 // tokens/s of phase 1 (metadata: lm_decode + host sampling + FSM) and phase 2 (audio codes:
 // lm_decode_loop) at batch 1/4/8, host time per token outside run() at the real vocabulary, and
 // bytes copied into and out of run() per generated token, next to docs/model-contract.md's formula.
-//   node bench/lm.ts [--threads 2] [--duration 10] [--caption-tokens 32] [--k 16]
+// Then, side by side in the same run: phase-2 codes/s per sampling setting (greedy vs top-k/top-p,
+// batch 1) and the continuous batcher (8 single-item requests at once vs one 8-sequence request
+// vs 8 requests one after another).
+//   node bench/lm.ts [--threads 2] [--duration 10] [--caption-tokens 32] [--k 16] [--runs 3]
+//                    [--sections engine,sampling,concurrency]
 // Prints tables; no assertions. Numbers from a shared 2-core VM are noisy (±30 %).
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultModelDir } from '../packages/models/src/index.ts';
-import { DEFAULT_DECODE_PARAMS } from '../services/lm/src/core/index.ts';
+import { DEFAULT_DECODE_PARAMS, type DecodeParams } from '../services/lm/src/core/index.ts';
 import { MeteredRunner } from '../services/lm/src/engine/graphs.ts';
 import { openLmRuntime, runGenerate } from '../services/lm/src/engine/jobs.ts';
-import type { PhaseTraffic } from '../services/lm/src/engine/protocol.ts';
+import type { GenerateJob, PhaseTraffic } from '../services/lm/src/engine/protocol.ts';
+import { medianMs } from './median.ts';
 
 const { values } = parseArgs({
   options: {
@@ -19,6 +24,8 @@ const { values } = parseArgs({
     'caption-tokens': { type: 'string', default: '32' },
     k: { type: 'string', default: '16' },
     batches: { type: 'string', default: '1,4,8' },
+    runs: { type: 'string', default: '3' },
+    sections: { type: 'string', default: 'engine,sampling,concurrency' },
   },
 });
 const duration = Number(values.duration);
@@ -63,6 +70,8 @@ async function generate(batch: number, seed: number) {
 const kib = (b: number) => (b / 1024).toFixed(1);
 const perToken = (t: PhaseTraffic) => (t.bytesIn + t.bytesOut) / Math.max(1, t.tokens);
 
+const sections = new Set(values.sections.split(','));
+const runs = Number(values.runs);
 await generate(1, 999); // warm-up
 const rows: string[][] = [
   [
@@ -91,7 +100,7 @@ const contract: string[][] = [
 // One context position of one row (fp32), and a logits row: the terms of model-contract.md's formula.
 const rowBytes = lm.layers * 2 * lm.kvHeads * lm.headDim * 4;
 const logitsRow = lm.vocabSize * 4;
-for (const batch of values.batches.split(',').map(Number)) {
+for (const batch of sections.has('engine') ? values.batches.split(',').map(Number) : []) {
   const { traffic: t, phase1Ms, phase2Ms } = await generate(batch, 100 * batch);
   const m = t.metadata;
   const c = t.audio_codes;
@@ -149,13 +158,102 @@ const print = (table: string[][]) => {
 console.log(
   `LM engine, model set ${rt.modelSet.manifest.name} (vocab ${lm.vocabSize}, ${lm.layers} layers × ${lm.kvHeads} KV heads × ${lm.headDim}), ${os.cpus()[0]?.model} × ${os.cpus().length}, ${values.threads} ORT threads, duration ${duration} s, caption ≤ ${values['caption-tokens']} tokens, K = ${k}`,
 );
-print(rows);
-console.log(
-  '\nbytes per generated token vs docs/model-contract.md formula (tiny dims: one cache row of one sequence = ' +
-    rowBytes +
-    ' B, logits row = ' +
-    logitsRow +
-    ' B)',
-);
-print(contract);
+if (sections.has('engine')) print(rows);
+if (sections.has('engine'))
+  console.log(
+    '\nbytes per generated token vs docs/model-contract.md formula (tiny dims: one cache row of one sequence = ' +
+      rowBytes +
+      ' B, logits row = ' +
+      logitsRow +
+      ' B)',
+  );
+if (sections.has('engine')) print(contract);
+
+/** A phase-2-only job (all four metas given: no phase 1) of `n` sequences. */
+function codesJob(n: number, seed: number, params: DecodeParams): GenerateJob {
+  return {
+    kind: 'generate',
+    sequences: Array.from({ length: n }, (_, i) => ({
+      caption: 'lofi hip hop, mellow piano, vinyl crackle',
+      lyrics: '[Instrumental]',
+      userMetadata: { bpm: 90, duration, keyscale: 'C major', timesignature: '4' },
+      seed: seed + i,
+      durationSeconds: duration,
+    })),
+    params,
+    negativePrompt: 'NO USER INPUT',
+    generateAudioCodes: true,
+    useCotMetas: true,
+    useCotCaption: true,
+    useCotLanguage: true,
+    codesChunkSize: k,
+  };
+}
+
+const run = (job: GenerateJob) => runGenerate(rt, job, () => undefined, new MeteredRunner());
+const codesPerJob = Math.trunc(duration * 5);
+
+if (sections.has('sampling')) {
+  const settings: [string, DecodeParams][] = [
+    ['greedy (temperature 0)', { ...DEFAULT_DECODE_PARAMS, temperature: 0 }],
+    ['top-k 50 + top-p 0.9', { ...DEFAULT_DECODE_PARAMS, topK: 50, topP: 0.9 }],
+    ['top-k 200', { ...DEFAULT_DECODE_PARAMS, topK: 200, topP: undefined }],
+    ['plain (temperature only)', { ...DEFAULT_DECODE_PARAMS, topK: 0, topP: undefined }],
+    ['top-p 0.9 alone (defaults)', DEFAULT_DECODE_PARAMS],
+  ];
+  const table = [
+    ['phase 2, batch 1, K = ' + k, 'median ms per job', 'ms per code', 'codes/s', '× greedy time'],
+  ];
+  let greedyMs = 0;
+  for (const [name, params] of settings) {
+    const ms = await medianMs(() => run(codesJob(1, 7, params)), runs);
+    if (greedyMs === 0) greedyMs = ms;
+    table.push([
+      name,
+      ms.toFixed(0),
+      (ms / codesPerJob).toFixed(2),
+      ((codesPerJob / ms) * 1000).toFixed(1),
+      (ms / greedyMs).toFixed(2),
+    ]);
+  }
+  console.log(`\nsampling cost in lm_decode_loop (${codesPerJob} codes per job, median of ${runs})`);
+  print(table);
+}
+
+if (sections.has('concurrency')) {
+  const params = DEFAULT_DECODE_PARAMS;
+  const full = (n: number, seed: number): GenerateJob => ({
+    ...codesJob(n, seed, params),
+    sequences: codesJob(n, seed, params).sequences.map((q) => ({ ...q, userMetadata: { duration } })),
+  });
+  const shapes: [string, () => Promise<unknown>][] = [
+    ['one request of 8 sequences', () => run(full(8, 300))],
+    [
+      '8 single-item requests at once',
+      () => Promise.all(Array.from({ length: 8 }, (_, i) => run(full(1, 300 + i)))),
+    ],
+    [
+      '8 single-item requests one after another',
+      async () => {
+        for (let i = 0; i < 8; i++) await run(full(1, 300 + i));
+      },
+    ],
+  ];
+  const table = [['8 sequences (phase 1 + phase 2)', 'median ms', 'codes/s', '× one batch']];
+  let batchMs = 0;
+  for (const [name, fn] of shapes) {
+    const ms = await medianMs(fn, runs);
+    if (batchMs === 0) batchMs = ms;
+    table.push([
+      name,
+      ms.toFixed(0),
+      (((8 * codesPerJob) / ms) * 1000).toFixed(1),
+      (batchMs / ms).toFixed(2),
+    ]);
+  }
+  console.log(
+    `\ncontinuous batching (${codesPerJob} codes per sequence, caption ≤ ${values['caption-tokens']} tokens, median of ${runs})`,
+  );
+  print(table);
+}
 await rt.modelSet.close();
