@@ -6,6 +6,7 @@
 // sees the dead runner's claim, takes it over (CAS again) and runs the job
 // again. Redelivery of an ended job is acknowledged without running it.
 import { GenerationConfigSchema, JobState } from '@acestep/proto/gateway';
+import type { Logger } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
@@ -23,6 +24,7 @@ import {
 import { decodeRecord, encodeRecord, type JobRecord, recordOf } from './nats-record.ts';
 import type { NatsResultStore } from './nats-store.ts';
 import { deleteObjects, JobScopedStore, ProgressThrottle, runDeadline } from './run-support.ts';
+import { isTransientNatsError, retryTransient } from './transient.ts';
 import { DEFAULTS, type JobServiceOptions } from './types.ts';
 
 export const jobKey = (id: string): string => `job.${id}`;
@@ -47,24 +49,63 @@ class RecordWriter {
   readonly #onLost: () => void;
   #chain: Promise<unknown> = Promise.resolve();
 
-  constructor(kv: KV, record: JobRecord, revision: number, onLost: () => void) {
+  readonly #signal: AbortSignal;
+  readonly #logger: Logger | undefined;
+
+  /** `signal` ends retries of writes while NATS is unreachable (the runner stopping). */
+  constructor(
+    kv: KV,
+    record: JobRecord,
+    revision: number,
+    onLost: () => void,
+    signal: AbortSignal,
+    logger?: Logger,
+  ) {
     this.#kv = kv;
     this.#key = jobKey(record.job.id);
     this.record = record;
     this.revision = revision;
     this.#onLost = onLost;
+    this.#signal = signal;
+    this.#logger = logger;
+  }
+
+  async #landed(bytes: Uint8Array): Promise<boolean> {
+    const current = await this.#kv.get(this.#key);
+    if (!current || !Buffer.from(current.value).equals(bytes)) return false;
+    this.revision = current.revision;
+    return true;
   }
 
   update(change: (record: JobRecord) => JobRecord): Promise<boolean> {
     const step = this.#chain.then(async () => {
       if (this.lost) return false;
       const next = change(this.record);
+      const bytes = encodeRecord(next);
+      let retried = false;
       try {
-        this.revision = await this.#kv.update(this.#key, encodeRecord(next), this.revision);
+        this.revision = await retryTransient(
+          'job record',
+          async () => {
+            try {
+              return await this.#kv.update(this.#key, bytes, this.revision);
+            } catch (error) {
+              retried ||= isTransientNatsError(error);
+              throw error;
+            }
+          },
+          this.#signal,
+          this.#logger,
+        );
         this.record = next;
         return true;
       } catch (error) {
         if (!isConflict(error)) throw error;
+        // A write whose answer was lost in an outage may have landed: then the stored record is ours.
+        if (retried && (await this.#landed(bytes))) {
+          this.record = next;
+          return true;
+        }
         this.lost = true;
         this.#onLost();
         return false;
@@ -83,6 +124,8 @@ export class NatsRunner {
   readonly #active = new Map<string, ActiveRun>();
   readonly #loops: Promise<void>[] = [];
   readonly #shutdown = new JobError('UNAVAILABLE', 'the gateway shut down before the job finished');
+  /** Aborted once stop()'s grace is over: ends the retries of writes while NATS is unreachable. */
+  readonly #stopped = new AbortController();
   #closing = false;
 
   constructor(kv: KV, store: NatsResultStore, options: JobServiceOptions, owner: string) {
@@ -104,11 +147,13 @@ export class NatsRunner {
   async stop(graceMs: number): Promise<void> {
     this.#closing = true;
     const runs = [...this.#active.values()];
-    const all = Promise.all(runs.map((run) => run.done));
+    // A run ended by the abort below settles with its reason; that is the expected end here.
+    const all = Promise.allSettled(runs.map((run) => run.done));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([all, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
     for (const run of runs) run.controller.abort(this.#shutdown);
+    this.#stopped.abort(this.#shutdown);
     await all;
   }
 
@@ -229,7 +274,14 @@ export class NatsRunner {
   ): Promise<void> {
     const id = claimed.job.id;
     const changed = new JobError('ABORTED', `job ${id} was cancelled or taken over by another runner`);
-    const writer = new RecordWriter(this.#kv, claimed, revision, () => controller.abort(changed));
+    const writer = new RecordWriter(
+      this.#kv,
+      claimed,
+      revision,
+      () => controller.abort(changed),
+      this.#stopped.signal,
+      this.#options.logger,
+    );
     const stopWatch = await this.#watchForChanges(id, revision, () => controller.abort(changed));
     const deadline = runDeadline(this.#options.maxRunMs ?? DEFAULTS.maxRunMs);
     const signal = AbortSignal.any([controller.signal, deadline.signal]);
@@ -242,6 +294,7 @@ export class NatsRunner {
       (p) => writer.update((r) => ({ ...r, job: withProgress(r.job, p) })),
     );
     let end: (record: JobRecord) => JobRecord;
+    let handBack = false;
     try {
       const result = await this.#options.executor(
         { id, config: claimed.job.config ?? create(GenerationConfigSchema), attempt: claimed.attempt },
@@ -252,16 +305,20 @@ export class NatsRunner {
     } catch (error) {
       const why = signal.aborted ? errorMessage(signal.reason) : errorMessage(error);
       end = (r) => ({ ...r, objects: [], job: failed(r.job, why) });
+      // NATS went away under the run (its result could not be stored): not the job's fault, run it again.
+      handBack = !signal.aborted && isTransientNatsError(error);
     } finally {
       deadline.clear();
       stopWatch();
       await throttle.stop();
     }
-    if (signal.reason === this.#shutdown) {
+    if (signal.reason === this.#shutdown || handBack) {
       // Hand the job back now rather than after ack_wait.
+      if (handBack)
+        this.#options.logger?.warn('NATS failed under a run; handing the job back', { jobId: id });
       if (await writer.update((r) => ({ ...r, owner: '', objects: [], job: requeued(r.job) }))) {
         await deleteObjects(this.#store, store.objectIds);
-        msg.nak();
+        msg.nak(handBack ? 1_000 : undefined);
       }
       return;
     }
@@ -278,7 +335,8 @@ export class NatsRunner {
         state: stateName(job.state),
         error: job.result?.error,
       });
-      await msg.ackAck(); // only now: the end state is stored
+      // Only now: the end state is stored. A lost ack means a redelivery, which sees the end state.
+      await retryTransient('job ack', () => msg.ackAck(), this.#stopped.signal, this.#options.logger);
       return;
     }
     await this.#afterLost(msg, id, store.objectIds);

@@ -10,6 +10,10 @@ import { delimiter, join } from 'node:path';
 
 export interface NatsServer {
   url: string;
+  /** SIGKILL, keeping the JetStream store: an outage. */
+  kill(): Promise<void>;
+  /** Starts the server again on the same port and store (after kill(), or killing it first). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -48,10 +52,13 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
-  const binary = findBinary();
-  const dir = await mkdtemp(join(tmpdir(), 'acestep-nats-'));
-  const port = await freePort();
+interface RunningProcess {
+  child: ChildProcess;
+  exited: Promise<void>;
+}
+
+/** Spawns nats-server on `port` with its JetStream store in `dir`; resolves once it accepts connections. */
+async function spawnServer(binary: string, dir: string, port: number): Promise<RunningProcess> {
   const child: ChildProcess = spawn(binary, ['-js', '-sd', dir, '-p', String(port), '-a', '127.0.0.1'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -62,19 +69,39 @@ export async function startNatsServer(): Promise<NatsServer> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 100; i++) {
     if (child.exitCode !== null) break;
-    if (await accepts(port)) {
-      return {
-        url: `nats://127.0.0.1:${port}`,
-        stop: async () => {
-          child.kill('SIGKILL');
-          await exited;
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    }
+    if (await accepts(port)) return { child, exited };
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   child.kill('SIGKILL');
-  await rm(dir, { recursive: true, force: true });
   throw new Error(`nats-server (${binary}) did not start on port ${port}:\n${log}`);
+}
+
+export async function startNatsServer(): Promise<NatsServer> {
+  const binary = findBinary();
+  const dir = await mkdtemp(join(tmpdir(), 'acestep-nats-'));
+  const port = await freePort();
+  let running: RunningProcess | undefined;
+  try {
+    running = await spawnServer(binary, dir, port);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const kill = async () => {
+    running?.child.kill('SIGKILL');
+    await running?.exited;
+    running = undefined;
+  };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    kill,
+    restart: async () => {
+      await kill();
+      running = await spawnServer(binary, dir, port);
+    },
+    stop: async () => {
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

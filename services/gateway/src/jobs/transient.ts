@@ -1,0 +1,67 @@
+// A job fails only for its own reasons. While NATS is unreachable (a restart,
+// a network blip) every KV write, object write and acknowledgement of a running
+// job times out; before this, the first timeout ended the job as FAILED
+// ("timeout") for good. Writes are now retried until NATS answers again or the
+// run's own signal (cancel, deadline, shutdown) ends them.
+import type { Logger } from '@acestep/runtime';
+
+const TRANSIENT_NAMES = new Set([
+  'TimeoutError',
+  'NoResponders',
+  'NoRespondersError',
+  'ConnectionError',
+  'RequestError',
+  'JetStreamNotEnabled',
+]);
+
+/** True for failures of the connection to NATS rather than of the request itself. */
+export function isTransientNatsError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (TRANSIENT_NAMES.has(e.name)) return true;
+    // JetStream answers 503 while its meta leader is being elected after a restart.
+    if ('code' in e && (e.code === 503 || e.code === '503')) return true;
+    if (/\btimeout\b|disconnect|no responders|ECONNREFUSED|ECONNRESET/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+const FIRST_DELAY_MS = 100;
+const MAX_DELAY_MS = 2_000;
+
+/**
+ * Runs `fn` until it succeeds or fails for a non-transient reason; between transient failures it
+ * waits 100 ms doubling to 2 s. Stops with the signal's reason when `signal` aborts.
+ */
+export async function retryTransient<T>(
+  what: string,
+  fn: () => Promise<T>,
+  signal: AbortSignal,
+  logger?: Logger,
+): Promise<T> {
+  let delay = FIRST_DELAY_MS;
+  for (let attempt = 1; ; attempt++) {
+    signal.throwIfAborted();
+    try {
+      return await fn();
+    } catch (error) {
+      if (!isTransientNatsError(error)) throw error;
+      if (attempt === 1) logger?.warn('NATS unreachable; retrying until it answers', { what });
+      await sleep(delay, signal);
+      delay = Math.min(MAX_DELAY_MS, delay * 2);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
