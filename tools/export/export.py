@@ -9,6 +9,7 @@ Needs only torch >= 1.13 and onnx (Debian python3-torch / python3-onnx work).
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -42,8 +43,9 @@ def parse_args(argv):
     ap.add_argument("--parity-fixtures", action="store_true", help="write parity/ inputs + torch outputs")
     ap.add_argument("--graphs", help="comma-separated subset of graph names (default: all)")
     args = ap.parse_args(argv)
-    if args.checkpoint and args.preset != "full":
-        ap.error("--checkpoint needs --preset full (the official sizes)")
+    # A checkpoint normally needs --preset full (the official sizes); the strict loader names
+    # any tensor whose shape does not match the preset. The LM's sizes always come from the
+    # checkpoint's config.json, so tiny LM checkpoints (the CI's loader tests) convert too.
     return args
 
 
@@ -106,6 +108,9 @@ class Components:
     ace = property(lambda self: self.get("ace"))
     text = property(lambda self: self.get("text"))
     lm = property(lambda self: self.get("lm"))
+
+    def has_dit_checkpoint(self):
+        return os.path.isdir(os.path.join(self.args.checkpoint, f"acestep-v15-{self.args.variant}"))
 
     def silence(self):
         if self.args.checkpoint:
@@ -194,6 +199,8 @@ def write_json(path, doc, indent):
 def main(argv):
     args = parse_args(argv)
     p = preset(args.preset, args.lm)
+    if args.checkpoint and os.path.isdir(weights.lm_folder(args.checkpoint, args.lm)):
+        p = dataclasses.replace(p, lm=weights.lm_config(args.checkpoint, args.lm, p.lm))
     os.makedirs(args.out, exist_ok=True)
     shutil.rmtree(os.path.join(args.out, "parity"), ignore_errors=True)
     t0 = time.time()
@@ -202,16 +209,21 @@ def main(argv):
     if args.graphs:
         wanted = set(args.graphs.split(","))
         specs = [s for s in specs if s.name in wanted]
-    silence = comps.silence()
+    # A subset export from a checkpoint folder without the DiT (e.g. an LM alone) has no
+    # silence latent or null condition to write; the loader needs full sets anyway.
+    dit_tensors = not args.checkpoint or comps.has_dit_checkpoint()
+    silence = comps.silence() if dit_tensors else None
     graph_entries, fixtures = export_graphs(args, specs, comps)
-    tensors = {
-        "silenceLatent": write_tensor(
-            args.out, "silence_latent.bin", silence, "[1, frames, 64] time-major VAE latent of digital silence"
-        ),
-        "nullConditionEmbedding": write_tensor(
-            args.out, "null_condition_emb.bin", comps.null_condition(), "[1, 1, hidden] CFG null condition (encoder space)"
-        ),
-    }
+    tensors = {}
+    if dit_tensors:
+        tensors = {
+            "silenceLatent": write_tensor(
+                args.out, "silence_latent.bin", silence, "[1, frames, 64] time-major VAE latent of digital silence"
+            ),
+            "nullConditionEmbedding": write_tensor(
+                args.out, "null_condition_emb.bin", comps.null_condition(), "[1, 1, hidden] CFG null condition (encoder space)"
+            ),
+        }
     parity = None
     if args.parity_fixtures:
         write_json(os.path.join(args.out, "parity", "index.json"), {"graphs": fixtures}, 1)

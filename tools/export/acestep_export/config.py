@@ -56,6 +56,28 @@ class QwenCfg:
     block: TransformerCfg
     layers: int
     vocab_size: int
+    # All three official 5 Hz LMs tie the output head to the embedding; a checkpoint's
+    # config.json (and its tensors, see weights.resolve_lm_head) may say otherwise.
+    tie_word_embeddings: bool = True
+
+
+def qwen_cfg_from_hf(hf: dict) -> QwenCfg:
+    """QwenCfg from a transformers Qwen3 `config.json` dict (the LM folders ship one).
+
+    transformers' Qwen3Config defaults `tie_word_embeddings` to False, so an absent key means
+    untied; `head_dim` defaults to hidden / heads.
+    """
+    heads = int(hf["num_attention_heads"])
+    block = TransformerCfg(
+        hidden=int(hf["hidden_size"]),
+        intermediate=int(hf["intermediate_size"]),
+        heads=heads,
+        kv_heads=int(hf.get("num_key_value_heads", heads)),
+        head_dim=int(hf.get("head_dim") or int(hf["hidden_size"]) // heads),
+        eps=float(hf.get("rms_norm_eps", 1e-6)),
+        rope_theta=float(hf.get("rope_theta", 1_000_000.0)),
+    )
+    return QwenCfg(block, int(hf["num_hidden_layers"]), int(hf["vocab_size"]), bool(hf.get("tie_word_embeddings", False)))
 
 
 @dataclass(frozen=True)

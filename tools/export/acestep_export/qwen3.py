@@ -1,5 +1,6 @@
 """Qwen3 decoder stack used twice: Qwen3-Embedding-0.6B (text encoder, keys without the
-`model.` prefix) and the 5 Hz LM (Qwen3ForCausalLM, keys under `model.`, tied lm_head).
+`model.` prefix) and the 5 Hz LM (Qwen3ForCausalLM, keys under `model.`; lm_head tied to the
+embedding unless the config unties it, see weights.resolve_lm_head).
 
 KV cache layout (contract): one stacked tensor, sequence-major,
 `[S, L, 2, B, KV, D]` (position, layer, k|v, batch, kv head, head dim). Sequence-major lets
@@ -73,12 +74,18 @@ class Qwen3ForCausalLM(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.model = Qwen3Model(cfg)
+        if not cfg.tie_word_embeddings:
+            # Registered under the official name so `lm_head.weight` loads as is.
+            self.lm_head = nn.Linear(cfg.block.hidden, cfg.vocab_size, bias=False)
 
-    def lm_head(self, h_last):
+    def logits(self, h_last):
         """Tied head as F.linear on a 2-D input: exports as Gemm(transB=1) that reads the same
-        initializer as the embedding Gather, so the table is stored once."""
-        return torch.nn.functional.linear(h_last, self.model.embed_tokens.weight)
+        initializer as the embedding Gather, so the table is stored once. An untied head is a
+        plain Linear with its own table."""
+        if self.cfg.tie_word_embeddings:
+            return torch.nn.functional.linear(h_last, self.model.embed_tokens.weight)
+        return self.lm_head(h_last)
 
     def step(self, input_ids, attention_mask, past):
         h, new = self.model.forward_cached(input_ids, attention_mask, past)
-        return self.lm_head(h[:, -1]), new
+        return self.logits(h[:, -1]), new

@@ -1,6 +1,7 @@
 """Weights: deterministic random init for the tiny/full presets, and loading of the official
 checkpoints through a small safetensors reader (no `safetensors` package needed)."""
 
+import dataclasses
 import json
 import os
 import struct
@@ -9,21 +10,29 @@ import numpy as np
 import torch
 from torch import nn
 
+from .config import qwen_cfg_from_hf
 from .layers import RMSNorm
 from .vae import ResidualUnit, Snake1d
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16, "I64": np.int64, "I32": np.int32}
 
 
-def read_safetensors(path):
-    """Return {name: float32/int torch tensor}. BF16 is widened exactly to float32."""
-    out = {}
+def safetensors_header(path):
     with open(path, "rb") as f:
         (n,) = struct.unpack("<Q", f.read(8))
         header = json.loads(f.read(n))
-        base = 8 + n
+    header.pop("__metadata__", None)
+    return header, 8 + n
+
+
+def read_safetensors(path, names=None):
+    """Return {name: float32/int torch tensor} (only `names` when given). BF16 is widened
+    exactly to float32."""
+    header, base = safetensors_header(path)
+    out = {}
+    with open(path, "rb") as f:
         for name, info in header.items():
-            if name == "__metadata__":
+            if names is not None and name not in names:
                 continue
             start, end = info["data_offsets"]
             f.seek(base + start)
@@ -33,6 +42,43 @@ def read_safetensors(path):
             elif info["dtype"] == "F16":
                 raw = raw.astype(np.float32)
             out[name] = torch.from_numpy(raw.reshape(info["shape"]).copy())
+    return out
+
+
+def checkpoint_shards(folder):
+    """{tensor name: shard path} of a transformers checkpoint folder: one `model.safetensors`
+    or a sharded one described by `model.safetensors.index.json` (its `weight_map`)."""
+    index = os.path.join(folder, "model.safetensors.index.json")
+    single = os.path.join(folder, "model.safetensors")
+    if os.path.exists(index):
+        with open(index) as f:
+            weight_map = json.load(f)["weight_map"]
+        where = {}
+        for shard in sorted(set(weight_map.values())):
+            path = os.path.join(folder, shard)
+            if not os.path.exists(path):
+                raise SystemExit(f"{index}: shard {shard} is missing")
+            for name in safetensors_header(path)[0]:
+                if weight_map.get(name) != shard:
+                    raise SystemExit(f"{index}: {name} is stored in {shard} but the index says {weight_map.get(name)}")
+                where[name] = path
+        absent = sorted(set(weight_map) - set(where))
+        if absent:
+            raise SystemExit(f"{index}: {len(absent)} indexed tensors are in no shard, e.g. {absent[:5]}")
+        return where
+    if os.path.exists(single):
+        return {name: single for name in safetensors_header(single)[0]}
+    raise SystemExit(f"{folder}: neither model.safetensors nor model.safetensors.index.json")
+
+
+def read_checkpoint(folder, names=None):
+    """All tensors (or `names`) of a single-file or sharded checkpoint folder."""
+    where = checkpoint_shards(folder)
+    out = {}
+    for path in sorted(set(where.values())):
+        wanted = {n for n, p in where.items() if p == path and (names is None or n in names)}
+        if wanted:
+            out.update(read_safetensors(path, wanted))
     return out
 
 
@@ -85,9 +131,59 @@ def load_text(root, text):
     load_into(text, {k[len("model.") :] if k.startswith("model.") else k: v for k, v in state.items()}, "text")
 
 
+LM_EMBED = "model.embed_tokens.weight"
+LM_HEAD = "lm_head.weight"
+
+
+def lm_folder(root, lm_size):
+    return os.path.join(root, f"acestep-5Hz-lm-{lm_size}")
+
+
+def lm_key(name):
+    """Official LM keys live under `model.` (Qwen3ForCausalLM); some files store the inner
+    Qwen3Model's keys without it (the 1.7B, by another port's account). Both map to ours."""
+    return name if name == LM_HEAD or name.startswith("model.") else "model." + name
+
+
+def lm_config(root, lm_size, fallback):
+    """The LM's QwenCfg from its `config.json` (fallback: the preset's table), with the head's
+    tie decided by the config and verified on the tensors:
+    - config tied: a stored lm_head.weight must equal the embedding (else the export stops);
+    - config untied: lm_head.weight is required; when it equals the embedding bit for bit it
+      is stored once as a tied head (same numbers, half the bytes)."""
+    folder = lm_folder(root, lm_size)
+    path = os.path.join(folder, "config.json")
+    cfg = fallback
+    if os.path.exists(path):
+        with open(path) as f:
+            cfg = qwen_cfg_from_hf(json.load(f))
+    names = {k for k in checkpoint_shards(folder) if lm_key(k) in (LM_EMBED, LM_HEAD)}
+    pair = {lm_key(k): v for k, v in read_checkpoint(folder, names).items()}
+    if LM_EMBED not in pair:
+        raise SystemExit(f"lm: {folder} has no embed_tokens.weight")
+    head = pair.get(LM_HEAD)
+    if cfg.tie_word_embeddings:
+        if head is not None and not torch.equal(head, pair[LM_EMBED]):
+            diff = (head - pair[LM_EMBED]).abs().max().item()
+            raise SystemExit(f"lm: config.json ties the head but lm_head.weight differs from the embedding (max |diff| {diff:g})")
+        return cfg
+    if head is None:
+        raise SystemExit(f"lm: config.json unties the head (tie_word_embeddings false) but {folder} has no lm_head.weight")
+    if torch.equal(head, pair[LM_EMBED]):
+        return dataclasses.replace(cfg, tie_word_embeddings=True)
+    return cfg
+
+
 def load_lm(root, lm_size, lm):
-    state = read_safetensors(os.path.join(root, f"acestep-5Hz-lm-{lm_size}", "model.safetensors"))
-    state.pop("lm_head.weight", None)  # tied to model.embed_tokens.weight
+    """Either key spelling, single or sharded file; `lm` was built from lm_config()."""
+    state = {}
+    for k, v in read_checkpoint(lm_folder(root, lm_size)).items():
+        key = lm_key(k)
+        if key in state:
+            raise SystemExit(f"lm: {key} is stored twice (with and without the model. prefix)")
+        state[key] = v
+    if lm.cfg.tie_word_embeddings:
+        state.pop(LM_HEAD, None)  # verified equal to the embedding by lm_config()
     load_into(lm, state, "lm")
 
 
