@@ -22,10 +22,11 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from acestep_export import graphs as graph_defs  # noqa: E402
-from acestep_export import manifest, onnx_io, weights  # noqa: E402
+from acestep_export import lora, manifest, onnx_io, weights  # noqa: E402
 from acestep_export.acestep import AceStepModel  # noqa: E402
 from acestep_export.config import preset  # noqa: E402
 from acestep_export.qwen3 import Qwen3ForCausalLM, Qwen3Model  # noqa: E402
+from acestep_export.variants import VARIANTS  # noqa: E402
 from acestep_export.vae import AutoencoderOobleck  # noqa: E402
 
 SEED = 1234
@@ -37,11 +38,13 @@ def parse_args(argv):
     src.add_argument("--random", action="store_true", help="deterministic random weights")
     src.add_argument("--checkpoint", help="official checkpoints/ directory")
     ap.add_argument("--preset", choices=["tiny", "full"], default="tiny")
-    ap.add_argument("--variant", choices=["turbo", "base", "sft"], default="turbo")
+    ap.add_argument("--variant", choices=list(VARIANTS), default="turbo", help="official DiT variant (folder acestep-v15-<variant>)")
     ap.add_argument("--lm", choices=["0.6B", "1.7B", "4B"], default="1.7B")
     ap.add_argument("--out", required=True)
     ap.add_argument("--parity-fixtures", action="store_true", help="write parity/ inputs + torch outputs")
     ap.add_argument("--graphs", help="comma-separated subset of graph names (default: all)")
+    ap.add_argument("--lora", metavar="DIR", help="merge a PEFT LoRA adapter folder into the DiT (official training output)")
+    ap.add_argument("--lora-scale", type=float, default=1.0, metavar="S", help="LoRA strength: 0 = base model, 1 = as trained")
     args = ap.parse_args(argv)
     # A checkpoint normally needs --preset full (the official sizes); the strict loader names
     # any tensor whose shape does not match the preset. The LM's sizes always come from the
@@ -72,6 +75,7 @@ class Components:
         self.p, self.args = p, args
         self.cache = {}
         self.null_emb = None
+        self.lora = None  # manifest record of a merged LoRA
 
     def _build(self, key):
         p, a = self.p, self.args
@@ -94,6 +98,8 @@ class Components:
             weights.random_init(module, SEED + SEED_OFFSET[key])
         if key == "ace":
             self.null_emb = module.null_condition_emb.detach().clone()
+            if a.lora:
+                self.lora = lora.merge_lora(module, a.lora, a.lora_scale)
         return module.eval()
 
     def get(self, key):
@@ -125,7 +131,7 @@ class Components:
         if self.args.checkpoint:
             return weights.load_null_condition(self.args.checkpoint, self.args.variant)
         g = torch.Generator().manual_seed(SEED)
-        return torch.randn(1, 1, self.p.dit.block.hidden, generator=g) / self.p.dit.block.hidden**0.5
+        return torch.randn(1, 1, self.p.dit.enc.hidden, generator=g) / self.p.dit.enc.hidden**0.5
 
 
 def write_tensor(out_dir, name, t, doc):
@@ -198,7 +204,7 @@ def write_json(path, doc, indent):
 
 def main(argv):
     args = parse_args(argv)
-    p = preset(args.preset, args.lm)
+    p = preset(args.preset, args.lm, xl=VARIANTS[args.variant].xl)
     if args.checkpoint and os.path.isdir(weights.lm_folder(args.checkpoint, args.lm)):
         p = dataclasses.replace(p, lm=weights.lm_config(args.checkpoint, args.lm, p.lm))
     os.makedirs(args.out, exist_ok=True)
@@ -228,7 +234,7 @@ def main(argv):
     if args.parity_fixtures:
         write_json(os.path.join(args.out, "parity", "index.json"), {"graphs": fixtures}, 1)
         parity = {"index": "parity/index.json"}
-    write_json(os.path.join(args.out, "manifest.json"), manifest.build(p, args, graph_entries, tensors, parity), 2)
+    write_json(os.path.join(args.out, "manifest.json"), manifest.build(p, args, graph_entries, tensors, parity, comps.lora), 2)
     size = sum(os.path.getsize(os.path.join(args.out, n)) for n in os.listdir(args.out) if n != "parity")
     print(f"model set {args.out}: {len(graph_entries)} graphs, {size / 1e6:.1f} MB, {time.time() - t0:.1f}s")
 

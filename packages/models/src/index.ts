@@ -4,6 +4,8 @@ export { loadFixtureIndex, maxAbsDiff, readFixtureInputs, readFixtureTensor } fr
 export type { GraphSession } from './graph-session.ts';
 export type {
   Dim,
+  DitFamily,
+  DitVariant,
   GraphEntry,
   GraphName,
   LmConstants,
@@ -14,7 +16,15 @@ export type {
   TensorSpec,
   TokenizerEntry,
 } from './manifest.ts';
-export { CONTRACT_VERSION, GRAPH_NAMES, loadManifest, ManifestError, parseManifest } from './manifest.ts';
+export {
+  CONTRACT_VERSION,
+  DIT_FAMILIES,
+  ditVariant,
+  GRAPH_NAMES,
+  loadManifest,
+  ManifestError,
+  parseManifest,
+} from './manifest.ts';
 export type { Device, ModelSet, OpenOptions } from './modelSet.ts';
 export { openModelSet, sessionOptions, sha256File } from './modelSet.ts';
 export { defaultModelDir, requireModelDir, TINY_BUILD_COMMAND } from './paths.ts';

@@ -2,7 +2,7 @@
 // (acestep-dit-vae.md §2.9, §2.12, §4.1; acestep-lm-api.md §1.2-1.3).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GRAPH_NAMES, loadManifest, parseManifest } from './manifest.ts';
+import { ditVariant, GRAPH_NAMES, loadManifest, parseManifest } from './manifest.ts';
 import { requireModelDir } from './paths.ts';
 
 const m = await loadManifest(requireModelDir());
@@ -64,5 +64,33 @@ describe('manifest constants', () => {
     const broken = structuredClone(m) as unknown as { graphs: Record<string, unknown> };
     delete broken.graphs.lm_decode_loop;
     assert.throws(() => parseManifest(broken), /graph lm_decode_loop is missing/);
+  });
+});
+
+describe('DiT variant', () => {
+  const base = { contractVersion: '1.1.0', graphs: m.graphs };
+  it('a 1.1 set states its variant and defaults; a 1.0 set gets its family defaults', () => {
+    assert.equal(ditVariant(m).name, m.variant.dit);
+    assert.equal(ditVariant(m).family, m.variant.ditFamily);
+    const legacy = parseManifest({ ...base, variant: { dit: 'base', lm: '1.7B', weights: 'random' } });
+    assert.deepEqual(
+      [ditVariant(legacy).family, ditVariant(legacy).defaultSteps, ditVariant(legacy).shifts],
+      ['base', 32, null],
+    );
+  });
+  it('refuses an unknown family or defaults that disagree with it', () => {
+    assert.throws(
+      () => parseManifest({ ...base, variant: { dit: 'turbo-shift9', lm: '1.7B', weights: 'random' } }),
+      /DiT family "turbo-shift9" is not one of turbo, sft, base/,
+    );
+    const defaults = { ...ditVariant(m), family: 'base' };
+    assert.throws(
+      () =>
+        parseManifest({
+          ...base,
+          variant: { dit: 'turbo', ditFamily: 'turbo', ditDefaults: defaults, lm: '1.7B', weights: 'random' },
+        }),
+      /ditDefaults disagrees/,
+    );
   });
 });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Contract version this package understands; a model set with another major is refused. */
-export const CONTRACT_VERSION = '1.0.0';
+export const CONTRACT_VERSION = '1.1.0';
 
 export const GRAPH_NAMES = [
   'vae_decoder',
@@ -77,6 +77,8 @@ export interface ModelConstants {
   codebookSize: number;
   slidingWindow: number;
   ditHidden: number;
+  /** Width of the condition encoder's output (= ditHidden except for the XL DiTs); since 1.1. */
+  encoderHidden?: number;
   textHidden: number;
   textVocabSize: number;
   maxTextTokens: number;
@@ -105,10 +107,37 @@ export interface TokenizerEntry {
   };
 }
 
+/** Sampling families: turbo (fixed 8-step tables, no CFG), sft and base (CFG). */
+export const DIT_FAMILIES = ['turbo', 'sft', 'base'] as const;
+export type DitFamily = (typeof DIT_FAMILIES)[number];
+
+/** A DiT variant and its sampling defaults (manifest.variant.ditDefaults, contract 1.1). */
+export interface DitVariant {
+  /** Official name: checkpoints/acestep-v15-<name> (turbo, turbo-shift3, xl-base, …). */
+  name: string;
+  family: DitFamily;
+  size: '2B' | 'XL';
+  defaultSteps: number;
+  defaultShift: number;
+  /** Turbo: the shifts a request is rounded to; null = any shift in shiftRange (continuous). */
+  shifts: number[] | null;
+  shiftRange: [number, number];
+  guidance: boolean;
+  defaultGuidanceScale: number | null;
+  doc?: string;
+}
+
 export interface Manifest {
   contractVersion: string;
   name: string;
-  variant: { dit: 'turbo' | 'base' | 'sft'; lm: string; weights: 'random' | 'official' };
+  /** `ditFamily`/`ditDefaults` since 1.1; 1.0 sets name only the family in `dit`. */
+  variant: {
+    dit: string;
+    ditFamily?: DitFamily;
+    ditDefaults?: DitVariant;
+    lm: string;
+    weights: 'random' | 'official';
+  };
   opset: number;
   constants: ModelConstants;
   tokenizer: TokenizerEntry;
@@ -131,6 +160,7 @@ export function parseManifest(raw: unknown): Manifest {
   if (typeof raw !== 'object' || raw === null) throw new ManifestError('manifest: not a JSON object');
   const m = raw as Manifest;
   checkVersion(m.contractVersion);
+  checkVariant(m);
   if (typeof m.graphs !== 'object' || m.graphs === null) throw new ManifestError('manifest: no graphs');
   for (const name of GRAPH_NAMES) {
     const g = m.graphs[name];
@@ -140,6 +170,49 @@ export function parseManifest(raw: unknown): Manifest {
     }
   }
   return m;
+}
+
+/** The 1.0 defaults of the three families (a 1.0 manifest names only the family). */
+function legacyVariant(family: DitFamily): DitVariant {
+  const turbo = family === 'turbo';
+  return {
+    name: family,
+    family,
+    size: '2B',
+    defaultSteps: turbo ? 8 : 32,
+    defaultShift: 3,
+    shifts: turbo ? [1, 2, 3] : null,
+    shiftRange: [1, 5],
+    guidance: !turbo,
+    defaultGuidanceScale: turbo ? null : 7,
+  };
+}
+
+const isFamily = (value: unknown): value is DitFamily =>
+  typeof value === 'string' && (DIT_FAMILIES as readonly string[]).includes(value);
+
+/** The set's DiT variant with its defaults (1.0 sets: the family's 1.0 defaults). */
+export function ditVariant(m: Pick<Manifest, 'variant'>): DitVariant {
+  const v = m.variant;
+  if (v.ditDefaults) return v.ditDefaults;
+  if (isFamily(v.dit)) return legacyVariant(v.dit);
+  throw new ManifestError(`manifest: variant.dit ${JSON.stringify(v.dit)} has no ditDefaults`);
+}
+
+function checkVariant(m: Manifest): void {
+  if (typeof m.variant !== 'object' || m.variant === null) throw new ManifestError('manifest: no variant');
+  const family = m.variant.ditFamily ?? m.variant.dit;
+  if (!isFamily(family)) {
+    throw new ManifestError(
+      `manifest: DiT family ${JSON.stringify(family)} is not one of ${DIT_FAMILIES.join(', ')}`,
+    );
+  }
+  const d = m.variant.ditDefaults;
+  if (d && (d.family !== family || !(d.defaultSteps >= 1) || !(d.defaultShift > 0))) {
+    throw new ManifestError(
+      'manifest: variant.ditDefaults disagrees with variant.ditFamily or is incomplete',
+    );
+  }
 }
 
 function checkVersion(version: unknown): void {

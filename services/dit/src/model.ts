@@ -3,6 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  type DitVariant,
+  ditVariant,
   type GraphName,
   type GraphSession,
   loadManifest,
@@ -32,6 +34,8 @@ export interface DitModelMeta {
   dir: string;
   manifest: Manifest;
   family: ModelFamily;
+  /** The set's DiT variant: official name and sampling defaults. */
+  variant: DitVariant;
   ref: ModelRef;
 }
 
@@ -61,8 +65,15 @@ async function readFloat32(dir: string, file: string, count: number): Promise<Fl
 const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 export function modelMeta(dir: string, manifest: Manifest): DitModelMeta {
-  const family = manifest.variant.dit;
-  return { dir, manifest, family, ref: { family, name: `${manifest.name} (acestep-v15-${family})` } };
+  const variant = ditVariant(manifest);
+  const family = variant.family;
+  return {
+    dir,
+    manifest,
+    family,
+    variant,
+    ref: { family, name: `${manifest.name} (acestep-v15-${variant.name})` },
+  };
 }
 
 export async function loadDitMeta(dir: string): Promise<DitModelMeta> {
@@ -115,7 +126,7 @@ export function modelInfo(model: DitModelMeta): ModelInfo {
   const c = manifest.constants;
   return create(ModelInfoSchema, {
     name: manifest.name,
-    variant: manifest.variant.dit,
+    variant: model.variant.name,
     contractVersion: manifest.contractVersion,
     directory: dir,
     loaded: true,
@@ -131,6 +142,11 @@ export function modelInfo(model: DitModelMeta): ModelInfo {
       max_duration_seconds: String(c.maxDurationSeconds),
       timbre_frames: String(c.timbreFrames),
       weights: manifest.variant.weights,
+      family: model.family,
+      size: model.variant.size,
+      default_steps: String(model.variant.defaultSteps),
+      default_shift: String(model.variant.defaultShift),
+      shifts: model.variant.shifts ? model.variant.shifts.join(',') : 'continuous',
     },
   });
 }

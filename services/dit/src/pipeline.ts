@@ -130,11 +130,15 @@ export function planRequest(model: DitModelMeta, request: GenerateRequest, maxBa
       throw withItem(i, batch, error);
     }
   });
-  const schedule = buildSchedule(model.family, {
-    ...(request.inferenceSteps !== undefined ? { steps: request.inferenceSteps } : {}),
-    ...(request.shift !== undefined ? { shift: request.shift } : {}),
-    ...(request.timesteps?.length ? { timesteps: request.timesteps } : {}),
-  });
+  const schedule = buildSchedule(
+    model.family,
+    {
+      ...(request.inferenceSteps !== undefined ? { steps: request.inferenceSteps } : {}),
+      ...(request.shift !== undefined ? { shift: request.shift } : {}),
+      ...(request.timesteps?.length ? { timesteps: request.timesteps } : {}),
+    },
+    model.variant,
+  );
   const guidance = resolveGuidance(model.family, {
     ...(request.guidanceScale !== undefined ? { guidanceScale: request.guidanceScale } : {}),
     ...(request.useAdg !== undefined ? { useAdg: request.useAdg } : {}),

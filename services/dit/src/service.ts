@@ -37,12 +37,18 @@ import { latentItem, toConnectError, toGenerateRequest } from './validate.ts';
 function capabilities(model: DitModelMeta, config: DitConfig): Record<string, string> {
   const turbo = model.family === 'turbo';
   return {
-    variant: model.family,
+    variant: model.variant.name,
+    family: model.family,
     tasks: TASKS_BY_FAMILY[model.family].join(','),
     guidance: turbo
       ? 'ignored: turbo models accept and ignore guidance_scale, use_adg and cfg_interval (as the official turbo model)'
       : 'APG (default) or ADG (use_adg), guidance_scale 0..15 (<= 1 = off), cfg interval on the shifted t',
-    inference_steps: turbo ? '1..8, then ignored (fixed 8-step table)' : '1..200 (default 32)',
+    inference_steps: turbo
+      ? '1..8, then ignored (fixed 8-step table)'
+      : `1..200 (default ${model.variant.defaultSteps})`,
+    shift: model.variant.shifts
+      ? `1..5 (default ${model.variant.defaultShift})${turbo ? `, rounded to ${model.variant.shifts.join('/')}` : ''}`
+      : `1..5 (default ${model.variant.defaultShift}), continuous`,
     infer_method: 'ode,sde',
     seeds: 'per item; noise = Philox4x32-10 keyed by the seed (same bytes everywhere); < 0 = random',
     batching: `dynamic: compatible concurrent requests share one batch of up to ${config.maxBatch} items (window ${config.batchWindowMs} ms)`,
@@ -327,7 +333,8 @@ export function ditSpec(): ServiceSpec<DitConfig> {
       context.logger.info('model set loaded', {
         dir: model.dir,
         name: model.manifest.name,
-        variant: model.family,
+        variant: model.variant.name,
+        family: model.family,
       });
     },
     routes: (router, context) => {

@@ -48,9 +48,10 @@ function deploymentSource(context: ServiceContext<GatewayConfig>, stages: Stages
   return async () => {
     if (cached && Date.now() - cached.at < DEPLOYMENT_TTL_MS) return cached.value;
     const { info } = await stages.dit.info({}, { timeoutMs: INFO_TIMEOUT_MS });
-    const variant = info?.model?.variant;
+    // The DiT reports its official variant name (turbo-shift3, xl-base, …) and its family.
+    const family = info?.model?.constants?.family ?? info?.model?.variant;
     const value: Deployment = {
-      ditVariant: variant === 'base' || variant === 'sft' ? variant : 'turbo',
+      ditVariant: family === 'base' || family === 'sft' ? family : 'turbo',
       maxBatch: Math.min(8, info?.limits?.maxBatchSize || 8),
       limits: {
         maxCaptionChars: context.config.maxCaptionChars,

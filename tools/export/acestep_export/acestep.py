@@ -1,5 +1,6 @@
 """ACE-Step 1.5 DiT checkpoint modules: DiT decoder, condition encoder, audio tokenizer,
-detokenizer and the null-condition embedding. Attribute names mirror the official
+detokenizer and the null-condition embedding (the XL DiTs run the DiT at `cfg.block` and
+everything else at the encoder width `cfg.enc`). Attribute names mirror the official
 `AceStepConditionGenerationModel` so `model.safetensors` keys load as is
 (`decoder.*`, `encoder.*`, `tokenizer.*`, `detokenizer.*`, `null_condition_emb`).
 """
@@ -73,7 +74,7 @@ class DiT(nn.Module):
         )
         self.time_embed = TimestepEmbedding(cfg.time_freq_dim, b.hidden)
         self.time_embed_r = TimestepEmbedding(cfg.time_freq_dim, b.hidden)
-        self.condition_embedder = nn.Linear(b.hidden, b.hidden)
+        self.condition_embedder = nn.Linear(cfg.enc.hidden, b.hidden)  # XL: 2048 -> 2560
         self.norm_out = RMSNorm(b.hidden, b.eps)
         self.proj_out = nn.Sequential(
             Transpose12(),
@@ -107,8 +108,8 @@ class DiT(nn.Module):
 
 class LyricEncoder(EncoderStack):
     def __init__(self, cfg):
-        super().__init__(cfg.block, cfg.lyric_layers)
-        self.embed_tokens = nn.Linear(cfg.text_hidden_dim, cfg.block.hidden)
+        super().__init__(cfg.enc, cfg.lyric_layers)
+        self.embed_tokens = nn.Linear(cfg.text_hidden_dim, cfg.enc.hidden)
 
     def forward(self, lyric_hidden_states, lyric_valid):
         return self.run_layers(self.embed_tokens(lyric_hidden_states), lyric_valid)
@@ -116,10 +117,10 @@ class LyricEncoder(EncoderStack):
 
 class TimbreEncoder(EncoderStack):
     def __init__(self, cfg):
-        super().__init__(cfg.block, cfg.timbre_layers)
-        self.embed_tokens = nn.Linear(cfg.timbre_hidden_dim, cfg.block.hidden)
+        super().__init__(cfg.enc, cfg.timbre_layers)
+        self.embed_tokens = nn.Linear(cfg.timbre_hidden_dim, cfg.enc.hidden)
         # Present in the checkpoint, unused by the official forward (its prepend is commented out).
-        self.special_token = nn.Parameter(torch.zeros(1, 1, cfg.block.hidden))
+        self.special_token = nn.Parameter(torch.zeros(1, 1, cfg.enc.hidden))
 
     def forward(self, refer_latents):
         """[N_ref, T_ref, 64] -> [N_ref, H]: the output at frame 0 of every clip."""
@@ -156,7 +157,7 @@ def pack_sequences(h1, h2, m1, m2):
 class ConditionEncoder(nn.Module):
     def __init__(self, cfg):
         super().__init__()
-        self.text_projector = nn.Linear(cfg.text_hidden_dim, cfg.block.hidden, bias=False)
+        self.text_projector = nn.Linear(cfg.text_hidden_dim, cfg.enc.hidden, bias=False)
         self.lyric_encoder = LyricEncoder(cfg)
         self.timbre_encoder = TimbreEncoder(cfg)
 
@@ -170,9 +171,9 @@ class ConditionEncoder(nn.Module):
 
 class AttentionPooler(EncoderStack):
     def __init__(self, cfg):
-        super().__init__(cfg.block, cfg.pooler_layers)
-        self.embed_tokens = nn.Linear(cfg.block.hidden, cfg.block.hidden)
-        self.special_token = nn.Parameter(torch.zeros(1, 1, cfg.block.hidden))
+        super().__init__(cfg.enc, cfg.pooler_layers)
+        self.embed_tokens = nn.Linear(cfg.enc.hidden, cfg.enc.hidden)
+        self.special_token = nn.Parameter(torch.zeros(1, 1, cfg.enc.hidden))
 
     def forward(self, x):
         """[B,T5,P,H] -> [B,T5,H] (output of the prepended special token)."""
@@ -188,8 +189,8 @@ class FSQProjections(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         n = len(cfg.fsq_levels)
-        self.project_in = nn.Linear(cfg.block.hidden, n)
-        self.project_out = nn.Linear(n, cfg.block.hidden)
+        self.project_in = nn.Linear(cfg.enc.hidden, n)
+        self.project_out = nn.Linear(n, cfg.enc.hidden)
         self.levels = list(cfg.fsq_levels)
         basis, acc = [], 1
         for lv in self.levels:
@@ -223,7 +224,7 @@ class AudioTokenizer(nn.Module):
     def __init__(self, cfg):
         super().__init__()
         self.pool = cfg.pool_window_size
-        self.audio_acoustic_proj = nn.Linear(cfg.latent_dim, cfg.block.hidden)
+        self.audio_acoustic_proj = nn.Linear(cfg.latent_dim, cfg.enc.hidden)
         self.attention_pooler = AttentionPooler(cfg)
         self.quantizer = FSQProjections(cfg)
 
@@ -236,11 +237,11 @@ class AudioTokenizer(nn.Module):
 
 class AudioDetokenizer(EncoderStack):
     def __init__(self, cfg):
-        super().__init__(cfg.block, cfg.pooler_layers)
+        super().__init__(cfg.enc, cfg.pooler_layers)
         self.pool = cfg.pool_window_size
-        self.embed_tokens = nn.Linear(cfg.block.hidden, cfg.block.hidden)
-        self.special_tokens = nn.Parameter(torch.zeros(1, cfg.pool_window_size, cfg.block.hidden))
-        self.proj_out = nn.Linear(cfg.block.hidden, cfg.latent_dim)
+        self.embed_tokens = nn.Linear(cfg.enc.hidden, cfg.enc.hidden)
+        self.special_tokens = nn.Parameter(torch.zeros(1, cfg.pool_window_size, cfg.enc.hidden))
+        self.proj_out = nn.Linear(cfg.enc.hidden, cfg.latent_dim)
 
     def forward(self, quantized):
         """[B,T5,H] -> [B,5*T5,64]."""
@@ -260,4 +261,4 @@ class AceStepModel(nn.Module):
         self.encoder = ConditionEncoder(cfg)
         self.tokenizer = AudioTokenizer(cfg)
         self.detokenizer = AudioDetokenizer(cfg)
-        self.null_condition_emb = nn.Parameter(torch.zeros(1, 1, cfg.block.hidden))
+        self.null_condition_emb = nn.Parameter(torch.zeros(1, 1, cfg.enc.hidden))

@@ -1,8 +1,9 @@
 """Presets: `full` = the official sizes, `tiny` = every structural feature at toy widths."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Optional
 
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
 OPSET = 17
 
 
@@ -32,6 +33,13 @@ class DitCfg:
     pool_window_size: int = 5
     fsq_levels: tuple = (8, 8, 8, 5, 5, 5)
     time_freq_dim: int = 256
+    # XL: the condition encoder, audio tokenizer/detokenizer and null condition keep their own
+    # (narrower) width; None = the DiT's block (every 2B variant).
+    encoder_block: Optional[TransformerCfg] = None
+
+    @property
+    def enc(self) -> TransformerCfg:
+        return self.encoder_block or self.block
 
 
 @dataclass(frozen=True)
@@ -145,15 +153,32 @@ TINY = Preset(
 )
 
 
-def full_preset(lm_size: str) -> Preset:
-    return Preset(name="full", dit=FULL_DIT, vae=FULL_VAE, text=FULL_TEXT, lm=FULL_LMS[lm_size])
+# XL DiTs: hidden 2560, 32 layers, 32 heads (head_dim 128, so q is 4096 wide), MLP 9728; the
+# encoders stay at the 2B widths (encoder_hidden_size 2048, 16 heads, MLP 6144).
+FULL_XL_DIT = replace(
+    FULL_DIT,
+    block=TransformerCfg(hidden=2560, intermediate=9728, heads=32, kv_heads=8, head_dim=128),
+    dit_layers=32,
+    encoder_block=FULL_DIT.block,
+)
+# Tiny XL: a DiT wider than its encoders (48 vs 32) whose q/o width (4 x 16) differs from its
+# hidden size, like the real XL.
+TINY_XL_DIT = replace(
+    TINY.dit,
+    block=TransformerCfg(hidden=48, intermediate=96, heads=4, kv_heads=2, head_dim=16, sliding_window=16),
+    encoder_block=_TINY_BLOCK,
+)
 
 
-def preset(name: str, lm_size: str = "1.7B") -> Preset:
+def full_preset(lm_size: str, xl: bool = False) -> Preset:
+    return Preset(name="full", dit=FULL_XL_DIT if xl else FULL_DIT, vae=FULL_VAE, text=FULL_TEXT, lm=FULL_LMS[lm_size])
+
+
+def preset(name: str, lm_size: str = "1.7B", xl: bool = False) -> Preset:
     if name == "tiny":
-        return TINY
+        return replace(TINY, dit=TINY_XL_DIT) if xl else TINY
     if name == "full":
-        return full_preset(lm_size)
+        return full_preset(lm_size, xl)
     raise ValueError(f"unknown preset {name!r}")
 
 

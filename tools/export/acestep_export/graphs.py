@@ -146,7 +146,7 @@ def _cond_case(p, b, lt, ll, n_ref, tr, t, order, text_len, lyric_len, covers):
 
 def _dit_specs(p, c):
     d = p.dit
-    hd = d.block.hidden
+    hd = d.enc.hidden  # encoder space (XL: narrower than the DiT, which projects it itself)
     lat = d.latent_dim
     cond = GraphSpec(
         name="condition_encoder",

@@ -2,6 +2,7 @@
 between runs (no timestamps, no absolute paths)."""
 
 from .config import CONTRACT_VERSION, OPSET, turbo_schedule
+from .variants import variant
 
 
 def _tensor_io(t):
@@ -28,6 +29,7 @@ def constants(p, lm_size):
         "codebookSize": _prod(d.fsq_levels),
         "slidingWindow": d.block.sliding_window,
         "ditHidden": d.block.hidden,
+        "encoderHidden": d.enc.hidden,
         "textHidden": d.text_hidden_dim,
         "textVocabSize": p.text.vocab_size,
         "maxTextTokens": 256,
@@ -103,15 +105,22 @@ def graph_entry(spec, sha, weights_file, weights_sha):
     }
 
 
-def build(p, args, graphs, tensors, parity):
+def build(p, args, graphs, tensors, parity, lora=None):
     return {
         "contractVersion": CONTRACT_VERSION,
         "name": p.name,
-        "variant": {"dit": args.variant, "lm": args.lm, "weights": "random" if args.random else "official"},
+        "variant": {
+            "dit": args.variant,
+            "ditFamily": variant(args.variant).family,
+            "ditDefaults": variant(args.variant).manifest(),
+            "lm": args.lm,
+            "weights": "random" if args.random else "official",
+        },
         "opset": OPSET,
         "constants": constants(p, args.lm),
         "tokenizer": tokenizer_entry(p),
         "tensors": tensors,
         "graphs": graphs,
         "parity": parity,
+        "lora": lora,
     }

@@ -85,3 +85,29 @@ test('schedule validation names the field and range', () => {
     isInputError('timesteps', 'FAILED_PRECONDITION'),
   );
 });
+
+test('variant defaults: turbo-shift1 defaults to shift 1, turbo-continuous does not round, base steps', () => {
+  const shift1 = { defaultShift: 1, defaultSteps: 8, shifts: [1, 2, 3] };
+  assert.equal(buildSchedule('turbo', {}, shift1).shift, 1);
+  assert.deepEqual(buildSchedule('turbo', {}, shift1).timesteps, [...TURBO_SCHEDULES[1], 0]);
+  // A request's shift still wins, rounded as for every turbo table.
+  assert.equal(buildSchedule('turbo', { shift: 2.4 }, shift1).shift, 2);
+  const continuous = { defaultShift: 3, defaultSteps: 8, shifts: null };
+  const s = buildSchedule('turbo', { shift: 2.5 }, continuous);
+  // By hand: 2.5·t / (1 + 1.5·t) at t = 1, 7/8, …, 1/8 (no rounding to 2 or 3).
+  const expected = [1, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125].map((t) => (2.5 * t) / (1 + 1.5 * t));
+  assert.equal(s.shift, 2.5);
+  assert.equal(s.steps, 8);
+  s.timesteps.slice(0, 8).forEach((t, i) => {
+    assert.ok(Math.abs(t - expected[i]!) < 1e-12);
+  });
+  assert.equal(s.timesteps[8], 0);
+  // Default shift 3 on the continuous variant equals the shift-3 table.
+  buildSchedule('turbo', {}, continuous)
+    .timesteps.slice(0, 8)
+    .forEach((t, i) => {
+      assert.ok(Math.abs(t - TURBO_SCHEDULES[3][i]!) < 1e-12);
+    });
+  assert.equal(buildSchedule('base', {}, { defaultShift: 1, defaultSteps: 50, shifts: null }).steps, 50);
+  assert.equal(buildSchedule('base', {}, { defaultShift: 1, defaultSteps: 50, shifts: null }).shift, 1);
+});

@@ -64,6 +64,14 @@ export interface ScheduleParams {
 export const DEFAULT_SHIFT = 3;
 export const DEFAULT_BASE_STEPS = 32;
 
+/** A model set's sampling defaults (its manifest's DiT variant). */
+export interface VariantDefaults {
+  defaultShift: number;
+  defaultSteps: number;
+  /** Turbo: shifts a request is rounded to; null = continuous (turbo-continuous: any shift 1–5). */
+  shifts: readonly number[] | null;
+}
+
 /** `t' = s·t / (1 + (s − 1)·t)`; identity for s = 1 (upstream skips the formula then). */
 export function shiftTimestep(t: number, shift: number): number {
   return shift === 1 ? t : (shift * t) / (1 + (shift - 1) * t);
@@ -93,10 +101,20 @@ function fromStarts(family: ModelFamily, starts: readonly number[], shift: numbe
  * each snapped to the nearest valid value). All-zero/empty custom timesteps fall back to the
  * shift table, as upstream. More than 20 non-zero entries is an error (upstream truncates).
  */
-export function turboSchedule(params: ScheduleParams = {}): Schedule {
-  const shift = checkRange('shift', params.shift ?? DEFAULT_SHIFT, SHIFT_MIN, SHIFT_MAX);
+export function turboSchedule(params: ScheduleParams = {}, defaults?: VariantDefaults): Schedule {
+  const shift = checkRange(
+    'shift',
+    params.shift ?? defaults?.defaultShift ?? DEFAULT_SHIFT,
+    SHIFT_MIN,
+    SHIFT_MAX,
+  );
   if (params.steps !== undefined) checkInt('inference_steps', params.steps, 1, TURBO_STEPS);
   const custom = params.timesteps ? trimTrailingZeros(params.timesteps) : [];
+  if (custom.length === 0 && defaults?.shifts === null) {
+    // turbo-continuous: the same 8 steps t = 1 − i/8, shifted by the formula at any shift.
+    const starts = Array.from({ length: TURBO_STEPS }, (_, i) => shiftTimestep(1 - i / TURBO_STEPS, shift));
+    return fromStarts('turbo', starts, shift);
+  }
   if (custom.length === 0) {
     const rounded = roundTurboShift(shift);
     return fromStarts('turbo', TURBO_SCHEDULES[rounded], rounded);
@@ -117,14 +135,23 @@ function trimTrailingZeros(values: readonly number[]): number[] {
 }
 
 /** Base/SFT: `linspace(1, 0, steps + 1)` then the shift formula; SDE re-noises to 1 − (i+1)/n. */
-export function baseSchedule(family: 'base' | 'sft', params: ScheduleParams = {}): Schedule {
+export function baseSchedule(
+  family: 'base' | 'sft',
+  params: ScheduleParams = {},
+  defaults?: VariantDefaults,
+): Schedule {
   const steps = checkInt(
     'inference_steps',
-    params.steps ?? DEFAULT_BASE_STEPS,
+    params.steps ?? defaults?.defaultSteps ?? DEFAULT_BASE_STEPS,
     BASE_MIN_STEPS,
     BASE_MAX_STEPS,
   );
-  const shift = checkRange('shift', params.shift ?? DEFAULT_SHIFT, SHIFT_MIN, SHIFT_MAX);
+  const shift = checkRange(
+    'shift',
+    params.shift ?? defaults?.defaultShift ?? DEFAULT_SHIFT,
+    SHIFT_MIN,
+    SHIFT_MAX,
+  );
   if (params.timesteps !== undefined && params.timesteps.length > 0) {
     throw precondition('timesteps', `custom timesteps are only supported by turbo models, not ${family}`);
   }
@@ -136,6 +163,11 @@ export function baseSchedule(family: 'base' | 'sft', params: ScheduleParams = {}
   return { family, timesteps, renoiseTo, steps, shift };
 }
 
-export function buildSchedule(family: ModelFamily, params: ScheduleParams = {}): Schedule {
-  return family === 'turbo' ? turboSchedule(params) : baseSchedule(family, params);
+/** `defaults`: the model set's variant (turbo-shift1 defaults to shift 1, turbo-continuous does not round). */
+export function buildSchedule(
+  family: ModelFamily,
+  params: ScheduleParams = {},
+  defaults?: VariantDefaults,
+): Schedule {
+  return family === 'turbo' ? turboSchedule(params, defaults) : baseSchedule(family, params, defaults);
 }
