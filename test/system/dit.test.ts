@@ -163,6 +163,26 @@ describe('dit service (turbo tiny set)', () => {
     );
     assert.deepEqual(repaint.shapes, [[300, 64]]);
     assert.ok(maxAbsDiff(repaint.latents[0]!, cover.latents[0]!) > 0);
+    // Re-injection on every step (ratio 1) ends at t = 0: outside [2, 5) s = frames [50, 125) the
+    // result is the source bit for bit; no crossfade. The default (0.5, 10 frames) differs.
+    const held = await generate(
+      client,
+      textSpec({
+        taskType: TaskType.REPAINT,
+        durationSeconds: 0,
+        repaintingStart: 2,
+        repaintingEnd: 5,
+        repaintInjectionRatio: 1,
+        repaintCrossfadeFrames: 0,
+      }),
+      [{ srcLatents: src }],
+    );
+    const out = held.latents[0]!;
+    const width = 64;
+    assert.deepEqual(out.subarray(0, 50 * width), src.subarray(0, 50 * width));
+    assert.deepEqual(out.subarray(125 * width), src.subarray(125 * width));
+    assert.ok(maxAbsDiff(out.subarray(50 * width, 125 * width), src.subarray(50 * width, 125 * width)) > 0);
+    assert.ok(maxAbsDiff(out, repaint.latents[0]!) > 0);
   });
 
   it('TokenizeLatents: 5 Hz codes, T padded to a multiple of 5 with the first silence frames', async () => {
@@ -218,6 +238,13 @@ describe('dit service (turbo tiny set)', () => {
         src,
         Code.InvalidArgument,
         /repainting_end/,
+      ],
+      [
+        'repaint injection ratio above 1',
+        textSpec({ taskType: TaskType.REPAINT, durationSeconds: 0, repaintInjectionRatio: 1.5 }),
+        src,
+        Code.InvalidArgument,
+        /repaint_injection_ratio: must be a number in \[0, 1\], got 1.5/,
       ],
       [
         'cover without source',

@@ -13,6 +13,7 @@ import {
   stackItems,
   tokenizerInput,
 } from './core/tasks.ts';
+import { padIdRows as padIds } from './core/token-ids.ts';
 import type { DitModel } from './model.ts';
 
 /** What the DiT needs per denoising step, for B items (un-doubled). */
@@ -24,6 +25,8 @@ export interface Conditioning {
   encLen: number;
   /** context_latents [B, T, 128]. */
   contextLatents: Float32Array;
+  /** Token length of the caption prompts (the longest item's). */
+  textLen: number;
 }
 
 export interface PromptItem {
@@ -56,28 +59,19 @@ export function promptIds(model: DitModel, text: string, maxTokens: number): num
   return kept;
 }
 
-/** Right-pads id rows with the pad id; returns int64 ids and the 1 = real token mask. */
-function padIds(rows: number[][], pad: number): { ids: BigInt64Array; mask: BigInt64Array; len: number } {
-  const len = Math.max(...rows.map((r) => r.length));
-  const ids = new BigInt64Array(rows.length * len).fill(BigInt(pad));
-  const mask = new BigInt64Array(rows.length * len);
-  rows.forEach((row, b) => {
-    row.forEach((id, i) => {
-      ids[b * len + i] = BigInt(id);
-      mask[b * len + i] = 1n;
-    });
-  });
-  return { ids, mask, len };
-}
-
 const f32 = (data: Float32Array, dims: number[]) => new ort.Tensor('float32', data, dims);
 const i64 = (data: BigInt64Array, dims: number[]) => new ort.Tensor('int64', data, dims);
 
-/** Runs the text graphs and the condition encoder for B items sharing the batch length T. */
+/**
+ * Runs the text graphs and the condition encoder for B items sharing the batch length T.
+ * `textLength` fixes the caption token length (rows cropped or padded to it): the non-cover
+ * conditioning of audio_cover_strength < 1 uses the cover prompts' length, as upstream.
+ */
 export async function encodeConditions(
   model: DitModel,
   items: readonly ConditionItem[],
   frames: number,
+  textLength?: number,
 ): Promise<Conditioning> {
   const c = model.manifest.constants;
   const pad = model.manifest.tokenizer.textEncoder.padTokenId;
@@ -85,6 +79,7 @@ export async function encodeConditions(
   const caption = padIds(
     items.map((it) => promptIds(model, captionPrompt(it.prompt), c.maxTextTokens)),
     pad,
+    textLength,
   );
   const lyric = padIds(
     items.map((it) =>
@@ -133,6 +128,7 @@ export async function encodeConditions(
     encoderHiddenStates: states.data as Float32Array,
     encLen: states.dims[1]!,
     contextLatents: out.context_latents!.data as Float32Array,
+    textLen: caption.len,
   };
 }
 

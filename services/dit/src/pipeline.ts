@@ -14,12 +14,8 @@ import {
 import { parseAudioCodes } from './core/audio-codes.ts';
 import { DitInputError, invalid } from './core/errors.ts';
 import { LATENT_CHANNELS } from './core/latents.ts';
-import {
-  checkVocalLanguage,
-  DEFAULT_DIT_INSTRUCTION,
-  INSTRUMENTAL_LYRICS,
-  type Metas,
-} from './core/prompts.ts';
+import { checkVocalLanguage, DEFAULT_DIT_INSTRUCTION, type Metas } from './core/prompts.ts';
+import { checkCrossfadeFrames, checkInjectionRatio, type RepaintItem } from './core/repaint.ts';
 import {
   checkAudioCoverStrength,
   checkInferMethod,
@@ -72,6 +68,10 @@ export interface GenerateRequest {
   audioCoverStrength?: number;
   repaintingStart?: number;
   repaintingEnd?: number;
+  /** Repaint/lego: share of the steps that re-inject the source outside the span (default 0.5). */
+  repaintInjectionRatio?: number;
+  /** Repaint/lego: frames ramped at each span edge after sampling (default 10). */
+  repaintCrossfadeFrames?: number;
   trackNames?: string[];
 }
 
@@ -86,6 +86,8 @@ export interface RequestPlan {
   switchAt: number | null;
   seeds: number[];
   codes: number[][] | null;
+  repaintInjectionRatio: number;
+  repaintCrossfadeFrames: number;
 }
 
 /** A prepared request: conditioning computed, ready to be sampled alone or batched with others. */
@@ -93,6 +95,8 @@ export interface Job {
   plan: RequestPlan;
   conditioning: Conditioning;
   nonCoverConditioning?: Conditioning;
+  /** Per item: source re-injection and crossfade of repaint/lego items, null for the others. */
+  repaint: (RepaintItem | null)[];
   /** Jobs with equal keys can share one sampler run (same T, schedule, guidance, encoder length). */
   key: string;
 }
@@ -146,6 +150,8 @@ export function planRequest(model: DitModelMeta, request: GenerateRequest, maxBa
     ...(request.cfgIntervalEnd !== undefined ? { cfgIntervalEnd: request.cfgIntervalEnd } : {}),
   });
   const audioCoverStrength = checkAudioCoverStrength(request.audioCoverStrength);
+  const repaintInjectionRatio = checkInjectionRatio(request.repaintInjectionRatio);
+  const repaintCrossfadeFrames = checkCrossfadeFrames(request.repaintCrossfadeFrames);
   const anyCover = plans.some((p) => p.isCover);
   return {
     request,
@@ -163,6 +169,8 @@ export function planRequest(model: DitModelMeta, request: GenerateRequest, maxBa
       () => randomInt(0, 2 ** 32),
     ),
     codes,
+    repaintInjectionRatio,
+    repaintCrossfadeFrames,
   };
 }
 
@@ -207,7 +215,8 @@ export async function prepareJob(model: DitModel, plan: RequestPlan, signal?: Ab
         caption: item.caption,
         metas: { ...item.metas, durationSeconds: item.metas.durationSeconds ?? p.metasDurationSeconds },
         language: item.vocalLanguage || 'unknown',
-        lyrics: item.lyrics || INSTRUMENTAL_LYRICS,
+        // Empty lyrics stay empty, as upstream's DiT prompt ("# Lyric\n<|endoftext|>").
+        lyrics: item.lyrics,
       },
       context: contexts[i]!,
       ...(hints[i] ? { hints: hints[i] } : {}),
@@ -225,7 +234,8 @@ export async function prepareJob(model: DitModel, plan: RequestPlan, signal?: Ab
       prompt: { ...it.prompt, instruction: DEFAULT_DIT_INSTRUCTION },
       context: nonCoverItemContext(it.context, model.silence),
     }));
-    nonCoverConditioning = await encodeConditions(model, nonCover, frames);
+    // Upstream pads the non-cover caption ids to the cover prompts' length, cropping longer rows.
+    nonCoverConditioning = await encodeConditions(model, nonCover, frames, conditioning.textLen);
   }
   const { schedule, guidance, method, switchAt } = plan;
   const key = JSON.stringify([
@@ -237,7 +247,16 @@ export async function prepareJob(model: DitModel, plan: RequestPlan, signal?: Ab
     conditioning.encLen,
     nonCoverConditioning?.encLen ?? null,
   ]);
-  return { plan, conditioning, ...(nonCoverConditioning ? { nonCoverConditioning } : {}), key };
+  const repaint = contexts.map((c): RepaintItem | null =>
+    c.repaint
+      ? {
+          ...c.repaint,
+          injectionRatio: plan.repaintInjectionRatio,
+          crossfadeFrames: plan.repaintCrossfadeFrames,
+        }
+      : null,
+  );
+  return { plan, conditioning, ...(nonCoverConditioning ? { nonCoverConditioning } : {}), repaint, key };
 }
 
 /** Host-side cost accounting of a sampler run, for logs and the benchmark. */
@@ -271,6 +290,7 @@ export function mergeConditioning(parts: readonly Conditioning[]): Conditioning 
     batch: parts.reduce((n, p) => n + p.batch, 0),
     frames: parts[0]!.frames,
     encLen: parts[0]!.encLen,
+    textLen: parts[0]!.textLen,
     encoderHiddenStates: concat(parts.map((p) => p.encoderHiddenStates)),
     contextLatents: concat(parts.map((p) => p.contextLatents)),
   };
@@ -358,6 +378,7 @@ export async function runJobs(
     guidance: first.guidance,
     conditioning,
     ...(nonCover ? { nonCoverConditioning: nonCover, audioCoverStrength: first.audioCoverStrength } : {}),
+    repaint: jobs.flatMap((j) => j.repaint),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onStep ? { onStep: options.onStep } : {}),
     predictVelocity: async (req) => {

@@ -123,6 +123,8 @@ export function toGenerateRequest(spec: GenerateSpec, tensors: readonly Tensor[]
     repaintingStart: spec.repaintingStart,
     // 0 is never a valid end (it must exceed the start ≥ 0): read it as "unset" = end of the source.
     ...optional('repaintingEnd', unset(spec.repaintingEnd)),
+    ...optional('repaintInjectionRatio', spec.repaintInjectionRatio),
+    ...optional('repaintCrossfadeFrames', spec.repaintCrossfadeFrames),
     trackNames: spec.trackNames,
   };
 }

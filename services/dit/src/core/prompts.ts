@@ -7,7 +7,6 @@
 import { invalid } from './errors.ts';
 
 export const DEFAULT_DIT_INSTRUCTION = 'Fill the audio semantic mask based on the given conditions:';
-export const INSTRUMENTAL_LYRICS = '[Instrumental]';
 export const END_OF_TEXT = '<|endoftext|>';
 
 /** `VALID_LANGUAGES` of upstream constants.py. */

@@ -215,3 +215,42 @@ test('guidance request fields', () => {
     /cfg_interval_start/,
   );
 });
+
+test('repaint: source re-injected outside the span for round(ratio·n) steps, then the edge crossfade', async () => {
+  // Hand reference in float64 of the documented loop: v = x, Euler x ← x·(1 − (t − t')),
+  // after step i < round(0.5·8) = 4 frames outside [3, 5) become t'·noise + (1 − t')·source,
+  // finally x = m·x + (1 − m)·source with m = 1 in the span, 0.5 beside it (cf = 1), 0 beyond.
+  const T = 8;
+  const seeds = [5, 6];
+  const noise = batchNoise(seeds, T, LATENT_CHANNELS);
+  const source = Float32Array.from({ length: T * LATENT_CHANNELS }, (_, i) => Math.cos(i) * 0.7);
+  const mask = new Uint8Array(T);
+  mask.fill(1, 3, 5);
+  const schedule = turboSchedule({ shift: 1 });
+  const { latents } = await sample({
+    schedule,
+    batch: 2,
+    frames: T,
+    seeds,
+    conditioning: 'c',
+    predictVelocity: linear(1),
+    repaint: [{ mask, source, injectionRatio: 0.5, crossfadeFrames: 1 }, null],
+  });
+  const ts = [...schedule.timesteps];
+  const soft = [0, 0, 0.5, 1, 1, 0.5, 0, 0];
+  for (let f = 0; f < T; f++) {
+    for (let c = 0; c < LATENT_CHANNELS; c += 21) {
+      const k = f * LATENT_CHANNELS + c;
+      let x = noise[k]!;
+      for (let i = 0; i < 8; i++) {
+        x = x * (1 - (ts[i]! - ts[i + 1]!));
+        if (i < 4 && !mask[f]) x = ts[i + 1]! * noise[k]! + (1 - ts[i + 1]!) * source[k]!;
+      }
+      const want = soft[f]! * x + (1 - soft[f]!) * source[k]!;
+      assert.ok(Math.abs(latents[k]! - want) < 1e-5, `frame ${f} ch ${c}: ${latents[k]} vs ${want}`);
+      // Item 1 has no repaint guide: plain v = x decay.
+      const free = noise[T * LATENT_CHANNELS + k]! * 0.875 ** 8;
+      assert.ok(Math.abs(latents[T * LATENT_CHANNELS + k]! - free) < 1e-5);
+    }
+  }
+});

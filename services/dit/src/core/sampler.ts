@@ -23,6 +23,7 @@ import {
   type MomentumBuffer,
 } from './guidance.ts';
 import { LATENT_CHANNELS } from './latents.ts';
+import { crossfadeBoundaries, injectSource, type RepaintItem } from './repaint.ts';
 import type { ModelFamily, Schedule } from './schedule.ts';
 
 export const INFER_METHODS = ['ode', 'sde'] as const;
@@ -79,6 +80,8 @@ export interface SampleOptions<C> {
   nonCoverConditioning?: C;
   /** In [0, 1]; 1 (default) never switches. */
   audioCoverStrength?: number;
+  /** Per item: repaint/lego source re-injection and boundary crossfade (core/repaint.ts). */
+  repaint?: readonly (RepaintItem | null)[];
   predictVelocity: PredictVelocity<C>;
   onStep?: (progress: StepProgress) => void;
   /** Checked before every step and after the last: an abort stops at the next step boundary. */
@@ -116,6 +119,11 @@ export async function sample<C>(options: SampleOptions<C>): Promise<SampleResult
     : batchNoise(options.seeds, frames, LATENT_CHANNELS, 0);
   if (x.length !== itemCount)
     throw new Error(`sample: initial noise has ${x.length} values, want ${itemCount}`);
+  const repaint = options.repaint?.some((r) => r !== null) ? options.repaint : undefined;
+  if (repaint && repaint.length !== batch)
+    throw new Error(`sample: ${batch} items but ${repaint.length} repaint entries`);
+  // Re-injection noises the source with the initial noise (upstream's prepare_noise output).
+  const noise = repaint ? Float32Array.from(x) : undefined;
   const momentum = createMomentumBuffer();
   const n = schedule.steps;
   for (let i = 0; i < n; i++) {
@@ -138,9 +146,16 @@ export async function sample<C>(options: SampleOptions<C>): Promise<SampleResult
       throw new Error(`predictVelocity returned ${raw.length} values, want ${expected}`);
     const v = guidance ? guide(raw, x, t, guidance, shape, momentum) : raw;
     x = i === n - 1 ? eulerStep(x, v, t, 0) : update(options, x, v, t, i);
+    if (repaint && noise) {
+      // The time the step ended at: SDE re-noise target, else the next schedule value (0 last).
+      const tAfter =
+        (options.method ?? 'ode') === 'sde' ? schedule.renoiseTo[i]! : schedule.timesteps[i + 1]!;
+      injectSource(x, noise, repaint, frames, i, n, tAfter);
+    }
     options.onStep?.({ step: i + 1, steps: n, t });
   }
   signal?.throwIfAborted();
+  if (repaint) crossfadeBoundaries(x, repaint, frames);
   checkLatents(x);
   return { latents: x, steps: n, coverSwitchStep: switchAt, guided: guidance !== null };
 }

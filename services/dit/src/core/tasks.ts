@@ -375,6 +375,8 @@ export interface ItemContext {
   chunkMask: Float32Array;
   isCover: boolean;
   hints: HintSource | null;
+  /** Repaint/lego: [T] 1 = inside the span, and the clean source [T, 64] (not silenced). */
+  repaint?: { mask: Uint8Array; source: Float32Array };
 }
 
 /** One item's src_latents / chunk mask at the batch length T (spec §5.3–5.4). */
@@ -395,11 +397,16 @@ export function buildItemContext(
     srcLatents = silenceFrames(silence, 0, frames);
   }
   const chunkMask = new Float32Array(frames * LATENT_CHANNELS);
+  let repaint: ItemContext['repaint'];
   if (plan.repaint) {
     // Upstream clamps: start ∈ [0, T − 1], end ∈ [start + 1, T].
     const start = Math.max(0, Math.min(plan.repaint.startFrame, frames - 1));
     const end = Math.max(start + 1, Math.min(plan.repaint.endFrame, frames));
     chunkMask.fill(1, start * LATENT_CHANNELS, end * LATENT_CHANNELS);
+    const mask = new Uint8Array(frames);
+    mask.fill(1, start, end);
+    // The sampler re-injects and crossfades toward the clean source (core/repaint.ts).
+    repaint = { mask, source: Float32Array.from(srcLatents) };
     // Repaint: the hole is silence (position-aligned). Lego keeps the source (later upstream fix).
     if (plan.task === 'repaint') {
       srcLatents.set(silenceFrames(silence, start, end - start), start * LATENT_CHANNELS);
@@ -407,7 +414,7 @@ export function buildItemContext(
   } else {
     chunkMask.fill(1);
   }
-  return { srcLatents, chunkMask, isCover: plan.isCover, hints: plan.hints };
+  return { srcLatents, chunkMask, isCover: plan.isCover, hints: plan.hints, ...(repaint ? { repaint } : {}) };
 }
 
 /** The text2music-style context used after the audio_cover_strength switch (spec §4.6). */
@@ -418,6 +425,7 @@ export function nonCoverItemContext(item: ItemContext, silence: Float32Array): I
     chunkMask: item.chunkMask,
     isCover: false,
     hints: null,
+    ...(item.repaint ? { repaint: item.repaint } : {}),
   };
 }
 

@@ -85,6 +85,8 @@ export interface DitPlan {
   audioCoverStrength: number;
   repaintingStart: number;
   repaintingEnd: number;
+  repaintInjectionRatio: number;
+  repaintCrossfadeFrames: number;
   items: DitItemPlan[];
 }
 
@@ -150,6 +152,8 @@ export function planGeneration(
       audioCoverStrength: config.audioCoverStrength,
       repaintingStart: config.repaintingStart,
       repaintingEnd: config.repaintingEnd,
+      repaintInjectionRatio: config.repaintInjectionRatio,
+      repaintCrossfadeFrames: config.repaintCrossfadeFrames,
       items,
     },
     duration: planDuration(config, lm, maxDurationSeconds),

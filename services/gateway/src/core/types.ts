@@ -60,6 +60,10 @@ export interface ResolvedConfig {
   /** −1 = end of the source audio. */
   repaintingEnd: number;
   audioCoverStrength: number;
+  /** repaint/lego: share of steps re-injecting the source outside the range (0..1). */
+  repaintInjectionRatio: number;
+  /** repaint/lego: latent frames crossfaded at each range edge (0..250). */
+  repaintCrossfadeFrames: number;
   /** The request's instruction, or the task's default when it was empty. */
   instruction: string;
   /** Whether the request gave its own instruction. */

@@ -78,6 +78,8 @@ describe('resolveConfig defaults', () => {
       repaintingStart: 0,
       repaintingEnd: -1,
       audioCoverStrength: 1,
+      repaintInjectionRatio: 0.5,
+      repaintCrossfadeFrames: 10,
       instruction: 'Fill the audio semantic mask based on the given conditions:',
       instructionGiven: false,
       useLlmThinking: false,
@@ -186,6 +188,18 @@ describe('resolveConfig ranges', () => {
       [{ audioCoverStrength: 0 }, { audioCoverStrength: 1 }],
       [{ audioCoverStrength: -0.01 }, { audioCoverStrength: 1.01 }],
       'from 0 to 1',
+    ],
+    [
+      'repaint_injection_ratio',
+      [{ repaintInjectionRatio: 0 }, { repaintInjectionRatio: 1 }],
+      [{ repaintInjectionRatio: -0.01 }, { repaintInjectionRatio: 1.01 }],
+      'from 0 to 1',
+    ],
+    [
+      'repaint_crossfade_frames',
+      [{ repaintCrossfadeFrames: 0 }, { repaintCrossfadeFrames: 250 }],
+      [{ repaintCrossfadeFrames: -1 }, { repaintCrossfadeFrames: 251 }],
+      'integer from 0 to 250',
     ],
     [
       'lm_temperature',

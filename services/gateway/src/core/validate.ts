@@ -255,6 +255,10 @@ export function resolveConfig(config: GenerationConfig, deployment: Deployment):
   }
   const audioCoverStrength = config.audioCoverStrength ?? 1.0;
   problems.range('audio_cover_strength', audioCoverStrength, 0, 1);
+  const repaintInjectionRatio = config.repaintInjectionRatio ?? 0.5;
+  problems.range('repaint_injection_ratio', repaintInjectionRatio, 0, 1);
+  const repaintCrossfadeFrames = config.repaintCrossfadeFrames ?? 10;
+  problems.range('repaint_crossfade_frames', repaintCrossfadeFrames, 0, 250, true);
   problems.maxChars('instruction', config.instruction, limits.maxCaptionChars);
 
   // --- 5 Hz LM parameters ---
@@ -327,6 +331,8 @@ export function resolveConfig(config: GenerationConfig, deployment: Deployment):
     repaintingStart,
     repaintingEnd,
     audioCoverStrength,
+    repaintInjectionRatio,
+    repaintCrossfadeFrames,
     instruction: config.instruction.trim() === '' ? TASK_INSTRUCTIONS[task] : config.instruction,
     instructionGiven: config.instruction.trim() !== '',
     useLlmThinking: config.useLlmThinking,

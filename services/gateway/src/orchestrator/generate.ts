@@ -174,6 +174,8 @@ export async function runGeneration(
         audioCoverStrength: plan.dit.audioCoverStrength,
         repaintingStart: plan.dit.repaintingStart,
         repaintingEnd: plan.dit.repaintingEnd,
+        repaintInjectionRatio: plan.dit.repaintInjectionRatio,
+        repaintCrossfadeFrames: plan.dit.repaintCrossfadeFrames,
         items: items.map(({ conditioning: c, codes, seed }) => ({
           caption: c.caption,
           lyrics: c.lyrics,

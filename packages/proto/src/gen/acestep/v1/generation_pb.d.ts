@@ -220,6 +220,22 @@ export declare type GenerationConfig = Message<"acestep.v1.GenerationConfig"> & 
   audioCoverStrength?: number | undefined;
 
   /**
+   * repaint/lego: share of the diffusion steps after which the source is re-injected outside
+   * the repainted range, 0.0..1.0. Unset = 0.5.
+   *
+   * @generated from field: optional double repaint_injection_ratio = 38;
+   */
+  repaintInjectionRatio?: number | undefined;
+
+  /**
+   * repaint/lego: latent frames (25 per second) crossfaded toward the source at each edge of
+   * the range after sampling, 0..250. Unset = 10.
+   *
+   * @generated from field: optional int32 repaint_crossfade_frames = 39;
+   */
+  repaintCrossfadeFrames?: number | undefined;
+
+  /**
    * Task instruction; "" = the task's default.
    *
    * @generated from field: string instruction = 24;

@@ -257,6 +257,22 @@ export declare type GenerateSpec = Message<"acestep.dit.v1.GenerateSpec"> & {
    * @generated from field: repeated string track_names = 16;
    */
   trackNames: string[];
+
+  /**
+   * repaint/lego: share of the steps after which the source is re-injected outside the span,
+   * 0..1. Unset = 0.5 (the official default).
+   *
+   * @generated from field: optional double repaint_injection_ratio = 17;
+   */
+  repaintInjectionRatio?: number | undefined;
+
+  /**
+   * repaint/lego: latent frames crossfaded toward the source at each span edge after sampling,
+   * 0..250. Unset = 10 (the official default).
+   *
+   * @generated from field: optional uint32 repaint_crossfade_frames = 18;
+   */
+  repaintCrossfadeFrames?: number | undefined;
 };
 
 /**
