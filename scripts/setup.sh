@@ -42,6 +42,8 @@ command -v nats-server >/dev/null || need+=(nats-server)
 /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null || need+=(python3-torch python3-onnx)
 # kubectl renders the Kubernetes overlays offline (deploy/tools); the machine image ships it.
 command -v kubectl >/dev/null || need+=(kubernetes-client)
+# curl: the system tests call the gateway over HTTP/1.1 exactly as the README shows.
+command -v curl >/dev/null || need+=(curl)
 if [ "${#need[@]}" -gt 0 ]; then
   log "apt-get install ${need[*]}"
   as_root apt-get update -qq

@@ -1,4 +1,5 @@
 export * from './config.ts';
+export * from './dual-protocol.ts';
 export * from './health.ts';
 export * from './in-process.ts';
 export * from './logger.ts';

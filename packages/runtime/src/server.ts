@@ -1,10 +1,11 @@
-// One way to run a service: a Connect handler on an HTTP/2 cleartext server
-// (speaks gRPC, gRPC-Web and Connect/JSON on one port), the standard health
+// One way to run a service: a Connect handler on one port that speaks HTTP/2
+// cleartext and HTTP/1.1 (gRPC, gRPC-Web and Connect/JSON), the standard health
 // service, the tensor diagnostics service, an HTTP side port for /metrics, and
 // graceful shutdown. A service only registers its own routes.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import http2 from 'node:http2';
+import type http2 from 'node:http2';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { DiagnosticsService } from '@acestep/proto/diag';
 import { Health } from '@acestep/proto/health';
@@ -12,6 +13,7 @@ import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@conne
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ServiceConfig } from './config.ts';
 import { diagnosticsService } from './diagnostics.ts';
+import { createDualProtocolServer, type NodeHandler } from './dual-protocol.ts';
 import { HealthRegistry, healthService, ServingStatus } from './health.ts';
 import { createLogger, type Logger, withRequestScope } from './logger.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
@@ -19,7 +21,14 @@ import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
 /** HTTP/2 flow-control window: large enough that 1 MiB tensor chunks stream without stalls. */
 const FLOW_CONTROL_WINDOW = 16 << 20;
 /** Protobuf message limit; tensor chunks are 1 MiB, uploads are chunked too. */
-const MAX_MESSAGE_BYTES = 8 << 20;
+export const MAX_MESSAGE_BYTES = 8 << 20;
+/**
+ * Memory (MB) one HTTP/2 session may buffer. Node's default of 10 MB is less
+ * than one 16 MiB flow-control window: a client sending a large message faster
+ * than the handler reads it got the session torn down with
+ * NGHTTP2_ENHANCE_YOUR_CALM instead of a RESOURCE_EXHAUSTED answer.
+ */
+const MAX_SESSION_MEMORY_MB = 128;
 
 export interface ServiceContext<C extends ServiceConfig = ServiceConfig> {
   config: C;
@@ -40,6 +49,8 @@ export interface ServiceSpec<C extends ServiceConfig = ServiceConfig> {
   start?: (context: ServiceContext<C>) => Promise<void>;
   /** Interceptors of the service's own routes (API keys...), after the runtime's own. */
   interceptors?: (context: ServiceContext<C>) => Interceptor[];
+  /** Wraps the port's HTTP handler (plain HTTP routes, CORS); `connect` serves the RPC routes. */
+  http?: (connect: NodeHandler, context: ServiceContext<C>) => NodeHandler;
   /** Runs after in-flight calls finished or were cancelled (close sessions...). */
   stop?: (context: ServiceContext<C>) => Promise<void>;
 }
@@ -143,7 +154,7 @@ function startMetricsServer(context: ServiceContext): http.Server {
   });
 }
 
-function listen(server: http.Server | http2.Http2Server, port: number, host: string): Promise<number> {
+function listen(server: net.Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -182,9 +193,13 @@ export async function startService<C extends ServiceConfig>(
     writeMaxBytes: MAX_MESSAGE_BYTES,
     shutdownSignal: shutdownController.signal,
   });
-  const server = http2.createServer({ settings: { initialWindowSize: FLOW_CONTROL_WINDOW } }, handler);
+  const ports = createDualProtocolServer(spec.http ? spec.http(handler, context) : handler, {
+    settings: { initialWindowSize: FLOW_CONTROL_WINDOW },
+    maxSessionMemory: MAX_SESSION_MEMORY_MB,
+  });
+  const server = ports.listener;
   const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (session) => {
+  ports.http2.on('session', (session) => {
     sessions.add(session);
     const aged = maxAgeTimer(config.maxConnectionAgeMs, () => {
       context.logger.debug('connection reached its max age: GOAWAY');
@@ -215,6 +230,7 @@ export async function startService<C extends ServiceConfig>(
       server.close();
       // GOAWAY: clients stop opening streams here; streams already open go on.
       for (const session of sessions) session.close();
+      ports.http1.closeIdleConnections();
       let cancelled = false;
       if (inFlight.count > 0) {
         const drained = new Promise<void>((resolve) => {
@@ -244,6 +260,7 @@ export async function startService<C extends ServiceConfig>(
         new Promise((resolve) => setTimeout(resolve, flushMs).unref()),
       ]);
       for (const session of sessions) session.destroy();
+      ports.http1.closeAllConnections();
       await spec.stop?.(context);
       metricsServer.close();
       context.logger.info('stopped', { reason });

@@ -33,6 +33,8 @@ export interface GatewayConfig extends ServiceConfig {
   stageTimeoutMs: number;
   /** NATS: a job whose runner stopped heart-beating is redelivered after this long. */
   jobAckWaitMs: number;
+  /** Browser origins allowed to call the gateway: "" = no CORS (default), "*" = any, or a comma list. */
+  corsOrigins: string;
 }
 
 const TARGET = /^[\w.:/,[\]-]+$/;
@@ -58,6 +60,12 @@ export const GATEWAY_OPTIONS: OptionTable<Omit<GatewayConfig, keyof ServiceConfi
   stageAttempts: intOption('stage-attempts', 'attempts per stage call', 1, 10),
   stageTimeoutMs: intOption('stage-timeout-ms', 'deadline of one stage call', 1000, 3_600_000),
   jobAckWaitMs: intOption('job-ack-wait-ms', 'NATS redelivery delay of an abandoned job', 500, 3_600_000),
+  corsOrigins: stringOption(
+    'cors-origins',
+    'browser origins allowed to call (CORS); empty = none',
+    'empty, "*", or comma-separated origins such as https://app.example,http://localhost:5173',
+    /^(\*|(https?:\/\/[\w.-]+(:\d+)?)(,\s*https?:\/\/[\w.-]+(:\d+)?)*)?$/,
+  ),
 };
 
 export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -77,5 +85,6 @@ export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gate
     stageAttempts: 3,
     stageTimeoutMs: 600_000,
     jobAckWaitMs: 30_000,
+    corsOrigins: '',
   };
 }

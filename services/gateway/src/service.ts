@@ -24,6 +24,7 @@ import type { Deployment } from './core/index.ts';
 import { createJobService, isJobError, type JobService } from './jobs/index.ts';
 import { type GenerateContext, runGeneration } from './orchestrator/generate.ts';
 import { closeStages, connectStages, type StageName, type Stages } from './stages.ts';
+import { gatewayHttp } from './transport/http.ts';
 
 /** Deadline of Info/Warmup calls to a stage. */
 const INFO_TIMEOUT_MS = 5_000;
@@ -283,6 +284,7 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
         throw new ConnectError('gateway started without its parts', Code.Internal);
       router.service(GatewayService, gatewayService(context, stages, jobs, generate));
     },
+    http: (connect, context) => gatewayHttp(connect, context),
     interceptors: (context) => (context.config.apiKey ? [apiKeyCheck(context.config.apiKey)] : []),
     stop: async (context) => {
       await jobs?.close({ graceMs: context.config.shutdownGraceMs });
