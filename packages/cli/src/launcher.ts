@@ -6,6 +6,13 @@ import { createInterface } from 'node:readline';
 
 const REPO_ROOT = new URL('../../../', import.meta.url).pathname;
 
+/**
+ * How long a process may take to load its models and report "serving". Two
+ * minutes, not thirty seconds: on a shared 2-core machine under load, loading
+ * the tiny LM took longer than 30 s and whole test files failed in `before`.
+ */
+const DEFAULT_START_TIMEOUT_MS = 120_000;
+
 export type ServiceName = 'lm' | 'dit' | 'vae' | 'gateway';
 
 export interface LaunchedService {
@@ -33,6 +40,7 @@ export interface LaunchOptions {
 
 /** Spawns `node services/<name>/src/main.ts` and waits until it reports its ports. */
 export function launchService(name: ServiceName, options: LaunchOptions = {}): Promise<LaunchedService> {
+  const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const child = spawn(
     process.execPath,
     [
@@ -60,8 +68,8 @@ export function launchService(name: ServiceName, options: LaunchOptions = {}): P
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name} did not report "serving" within ${options.startTimeoutMs ?? 30_000} ms`));
-    }, options.startTimeoutMs ?? 30_000);
+      reject(new Error(`${name} did not report "serving" within ${startTimeoutMs} ms`));
+    }, startTimeoutMs);
     exited.then(({ code, signal }) => {
       clearTimeout(timer);
       reject(
@@ -127,7 +135,7 @@ export async function launchStack(
     serviceArgs?: Partial<Record<ServiceName, string[]>>;
   } = {},
 ): Promise<Stack> {
-  const stages = await Promise.all(
+  const launched = await Promise.allSettled(
     (['lm', 'dit', 'vae'] as const).map((name) =>
       launchService(name, {
         ...options,
@@ -135,6 +143,13 @@ export async function launchStack(
       }),
     ),
   );
+  const stages = launched.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = launched.find((r) => r.status === 'rejected');
+  if (failed) {
+    // Stop the stages that did start, or they keep the caller (a test file) alive.
+    await Promise.all(stages.map((s) => s.stop()));
+    throw failed.reason;
+  }
   const [lm, dit, vae] = stages as [LaunchedService, LaunchedService, LaunchedService];
   let gateway: LaunchedService;
   try {
