@@ -44,6 +44,10 @@ command -v nats-server >/dev/null || need+=(nats-server)
 command -v kubectl >/dev/null || need+=(kubernetes-client)
 # curl: the system tests call the gateway over HTTP/1.1 exactly as the README shows.
 command -v curl >/dev/null || need+=(curl)
+# Headless Chromium runs the playground's browser test (playwright-core drives the system browser).
+command -v chromium >/dev/null || need+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 if [ "${#need[@]}" -gt 0 ]; then
   log "apt-get install ${need[*]}"
   as_root apt-get update -qq
@@ -52,6 +56,10 @@ fi
 
 log "pnpm install"
 pnpm install --frozen-lockfile --reporter=silent
+
+# The web playground the gateway serves at / (esbuild, under a second).
+log "building the web playground"
+pnpm --silent build:playground >/dev/null
 
 # The tiny random-weight model set the tests and the embedded default run on.
 # The export is deterministic; it is redone only when the exporter changes.

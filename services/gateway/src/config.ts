@@ -35,6 +35,8 @@ export interface GatewayConfig extends ServiceConfig {
   jobAckWaitMs: number;
   /** Browser origins allowed to call the gateway: "" = no CORS (default), "*" = any, or a comma list. */
   corsOrigins: string;
+  /** Serve the web playground at / ("on", the default) or not. */
+  playground: 'on' | 'off';
 }
 
 const TARGET = /^[\w.:/,[\]-]+$/;
@@ -66,6 +68,7 @@ export const GATEWAY_OPTIONS: OptionTable<Omit<GatewayConfig, keyof ServiceConfi
     'empty, "*", or comma-separated origins such as https://app.example,http://localhost:5173',
     /^(\*|(https?:\/\/[\w.-]+(:\d+)?)(,\s*https?:\/\/[\w.-]+(:\d+)?)*)?$/,
   ),
+  playground: stringOption('playground', 'serve the web playground at /', 'on or off', /^(on|off)$/),
 };
 
 export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -86,5 +89,6 @@ export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gate
     stageTimeoutMs: 600_000,
     jobAckWaitMs: 30_000,
     corsOrigins: '',
+    playground: 'on',
   };
 }

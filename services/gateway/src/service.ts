@@ -3,6 +3,7 @@
 // the orchestrator; jobs through the job layer (embedded or NATS).
 
 import { decodeAudioSourceOffThread, isAudioInputError } from '@acestep/audio';
+import { PLAYGROUND_DIR } from '@acestep/playground';
 import type { ServiceInfo } from '@acestep/proto/common';
 import {
   DownloadAudioResponseSchema,
@@ -25,6 +26,7 @@ import { createJobService, isJobError, type JobService } from './jobs/index.ts';
 import { type GenerateContext, runGeneration } from './orchestrator/generate.ts';
 import { closeStages, connectStages, type StageName, type Stages } from './stages.ts';
 import { gatewayHttp } from './transport/http.ts';
+import { playgroundRoute } from './transport/playground.ts';
 
 /** Deadline of Info/Warmup calls to a stage. */
 const INFO_TIMEOUT_MS = 5_000;
@@ -284,7 +286,10 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
         throw new ConnectError('gateway started without its parts', Code.Internal);
       router.service(GatewayService, gatewayService(context, stages, jobs, generate));
     },
-    http: (connect, context) => gatewayHttp(connect, context),
+    http: (connect, context) =>
+      gatewayHttp(connect, context, [
+        playgroundRoute(PLAYGROUND_DIR, context.config.playground === 'on', context.logger),
+      ]),
     interceptors: (context) => (context.config.apiKey ? [apiKeyCheck(context.config.apiKey)] : []),
     stop: async (context) => {
       await jobs?.close({ graceMs: context.config.shutdownGraceMs });

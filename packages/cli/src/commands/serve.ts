@@ -1,7 +1,7 @@
 // `acestep serve`: the four services as four processes on this machine until
 // Ctrl-C. The stages listen on free loopback ports (only the gateway talks to
 // them); every metrics port is fixed so a scraper can be pointed at it.
-import { type CommandSpec, intValue, type ParsedCommand, stringValue } from '../args.ts';
+import { type CommandSpec, intValue, oneOf, type ParsedCommand, stringValue } from '../args.ts';
 import { launchStack, type ServiceName } from '../launcher.ts';
 
 export const SERVE: CommandSpec = {
@@ -35,6 +35,7 @@ export const SERVE: CommandSpec = {
       default: '',
     },
     'nats-url': { type: 'string', value: 'URL', describe: 'NATS server for durable jobs', default: '' },
+    playground: { type: 'string', value: 'on|off', describe: 'serve the web playground at /', default: 'on' },
     'data-dir': {
       type: 'string',
       value: 'DIR',
@@ -59,6 +60,7 @@ export async function serveCommand(parsed: ParsedCommand): Promise<void> {
   const port = intValue('port', stringValue(SERVE, parsed, 'port'), 0, 65535);
   const metricsPort = intValue('metrics-port', stringValue(SERVE, parsed, 'metrics-port'), 1, 65532);
   const host = stringValue(SERVE, parsed, 'host');
+  const playground = oneOf('playground', stringValue(SERVE, parsed, 'playground'), ['on', 'off'] as const);
   const metricsPorts: Record<ServiceName, number> = {
     gateway: metricsPort,
     lm: metricsPort + 1,
@@ -72,7 +74,7 @@ export async function serveCommand(parsed: ParsedCommand): Promise<void> {
       dit: [...stageArgs, '--metrics-port', String(metricsPorts.dit)],
       vae: [...stageArgs, '--metrics-port', String(metricsPorts.vae)],
       gateway: [
-        ...passThrough(parsed, ['host', 'api-key', 'nats-url', 'data-dir']),
+        ...passThrough(parsed, ['host', 'api-key', 'nats-url', 'data-dir', 'playground']),
         '--port',
         String(port),
         '--metrics-port',
@@ -86,8 +88,9 @@ export async function serveCommand(parsed: ParsedCommand): Promise<void> {
     .map((name) => `${name} :${stack[name].metricsPort}`)
     .join(' ');
   const stages = STAGES.map((name) => `${name} ${stack[name].address}`).join(', ');
+  const page = playground === 'on' ? ` | playground http://${gatewayAddress}/` : '';
   console.log(
-    `acestep: gateway ${gatewayAddress} (gRPC, gRPC-Web, Connect) | metrics ${metrics} (/metrics) | stages ${stages} | Ctrl-C stops all four`,
+    `acestep: gateway ${gatewayAddress} (gRPC, gRPC-Web, Connect)${page} | metrics ${metrics} (/metrics) | stages ${stages} | Ctrl-C stops all four`,
   );
   const stop = async () => {
     await stack.stop();
