@@ -42,6 +42,16 @@ const FIELD_HELP: Record<string, { default: string; value?: string; describe: st
   repainting_start: { default: '0.0', value: 'SECONDS', describe: 'start of the repainted range' },
   repainting_end: { default: '-1 (end)', value: 'SECONDS', describe: 'end of the repainted range' },
   audio_cover_strength: { default: '1.0', value: 'X', describe: 'influence of the source audio, 0..1' },
+  repaint_injection_ratio: {
+    default: '0.5',
+    value: 'X',
+    describe: 'repaint/lego: share of the steps after which the source is re-injected, 0..1',
+  },
+  repaint_crossfade_frames: {
+    default: '10',
+    value: 'N',
+    describe: 'repaint/lego: latent frames (25/s) crossfaded at each edge of the range, 0..250',
+  },
   instruction: { default: "the task's", value: 'TEXT', describe: 'task instruction' },
   use_llm_thinking: { default: 'false', describe: 'run the 5 Hz LM (metadata and/or audio codes)' },
   lm_temperature: { default: '0.85', value: 'X', describe: 'LM temperature 0..2' },
@@ -60,13 +70,21 @@ const FIELD_HELP: Record<string, { default: string; value?: string; describe: st
 
 const BOOL_SCALAR = 8;
 
+/** GenerationConfig fields without a FIELD_HELP entry (a unit test keeps this empty). */
+export function fieldsWithoutHelp(): string[] {
+  return GenerationConfigSchema.fields.map((f) => f.name).filter((name) => !FIELD_HELP[name]);
+}
+
 /** Option specs of every GenerationConfig field, in proto order. */
 export function configOptions(): Record<string, OptionSpec> {
   const options: Record<string, OptionSpec> = {};
   for (const field of GenerationConfigSchema.fields) {
-    const help = FIELD_HELP[field.name];
-    if (!help)
-      throw new Error(`GenerationConfig field ${field.name} has no --help entry in config-options.ts`);
+    // A field added to the proto works as a flag before its help text is written.
+    const help = FIELD_HELP[field.name] ?? {
+      default: 'see proto/acestep/v1/generation.proto',
+      value: 'VALUE',
+      describe: field.name,
+    };
     const isBool = field.fieldKind === 'scalar' && field.scalar === BOOL_SCALAR;
     options[field.name] = {
       type: isBool ? 'boolean' : 'string',
