@@ -2,13 +2,15 @@
 // unknown option, generate's files and sidecars, and the job commands against
 // a running gateway (four real service processes).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { launchStack, type Stack } from '@acestep/cli/launcher';
+import { buildPlayground } from '@acestep/playground/build';
 
 const MAIN = new URL('../../packages/cli/src/main.ts', import.meta.url).pathname;
 const COMMANDS = ['serve', 'generate', 'submit', 'status', 'watch', 'cancel', 'list', 'download', 'info'];
@@ -250,5 +252,47 @@ describe('acestep CLI against a running gateway', () => {
     const run = await acestep('status', 'no-such-job', '--url', url);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /^acestep \[NotFound\]: /);
+  });
+});
+
+describe('acestep serve', () => {
+  it('prints where everything listens, on the metrics ports asked for, and stops on SIGTERM', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'acestep-serve-'));
+    await buildPlayground();
+    // Four consecutive metrics ports in a range the OS does not hand out for port 0.
+    const metrics = 20_000 + 4 * Math.floor(Math.random() * 2000);
+    const child = spawn(
+      process.execPath,
+      [MAIN, 'serve', '--port', '0', '--metrics-port', String(metrics), '--data-dir', join(dir, 'data')],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const summary = await new Promise<string>((resolve, reject) => {
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          if (line.startsWith('acestep: gateway')) resolve(line);
+        });
+        exited.then((code) => reject(new Error(`serve exited with ${code} before its summary`)));
+      });
+      const gateway = /^acestep: gateway (127\.0\.0\.1:\d+) \(gRPC, gRPC-Web, Connect\)/.exec(summary)?.[1];
+      assert.ok(gateway, summary);
+      assert.ok(summary.includes(`playground http://${gateway}/`), summary);
+      assert.ok(
+        summary.includes(
+          `metrics gateway :${metrics} lm :${metrics + 1} dit :${metrics + 2} vae :${metrics + 3}`,
+        ),
+        summary,
+      );
+      for (let port = metrics; port < metrics + 4; port++) {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        assert.equal(await res.text(), 'SERVING\n', `metrics port ${port}`);
+      }
+      const page = await fetch(`http://${gateway}/`);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    } finally {
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -17,7 +17,8 @@ export function playgroundRoute(dir: string, enabled: boolean, logger: Logger): 
   const built = existsSync(join(dir, 'index.html'));
   if (!built) logger.warn(NOT_BUILT.trim(), { dir });
   const files = new Set(built ? readdirSync(dir, { recursive: true }).map((f) => `/${f}`) : []);
-  const serve = built ? sirv(dir, { etag: true, dev: false }) : undefined;
+  // dev: stat each file per request (no cached sizes), so a rebuild while the gateway runs is served whole.
+  const serve = built ? sirv(dir, { etag: true, dev: true }) : undefined;
   return (req, res) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     const path = pathOf(req);
