@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the images from a clean context: the files git tracks or would track
-# (so no node_modules, models or build output), plus deploy/docker/vendor/.
+# (so no node_modules, models or build output), plus deploy/docker/vendor/ and
+# the playground's bundle (packages/playground/dist).
 #   deploy/docker/build.sh [serving|exporter] [tag]
 # Environment: VARIANT=cpu|gpu (serving), BASE_IMAGE (default debian:bookworm-slim;
 # CI passes the local image from make-base-image.sh; GPU builds pass a CUDA 12 +
@@ -52,10 +53,17 @@ if [ "$TARGET" = serving ] && [ "$(cat "$vendor/.fetch-stamp" 2>/dev/null)" != "
 fi
 
 start=$(date +%s)
-# The exporter needs nothing from vendor/ (its packages come from apt).
-extra=$vendor
-[ "$TARGET" = serving ] || extra=/dev/null
-{ git ls-files --cached --others --exclude-standard; find "$extra" -type f; } |
+# The exporter needs nothing from vendor/ (its packages come from apt). The
+# serving image also gets the web playground's bundle, built here because the
+# image installs production packages only (esbuild is a development tool).
+extra="$vendor packages/playground/dist"
+if [ "$TARGET" = serving ]; then
+  pnpm --silent build:playground >/dev/null
+else
+  extra=/dev/null
+fi
+# shellcheck disable=SC2086 # $extra is a list of directories
+{ git ls-files --cached --others --exclude-standard; find $extra -type f; } |
   sort -u | while read -r f; do [ -e "$f" ] && printf '%s\n' "$f"; done |
   tar -c --files-from=- |
   "$DOCKER" build -f "$dockerfile" -t "$tag" \
