@@ -99,8 +99,12 @@ describe('web playground in headless Chromium', () => {
     await page.fill('input[name="audioDuration"]', '10');
     await page.fill('input[name="seed"]', '7');
     await page.selectOption('select[name="format"]', 'wav');
+    // The LM plans too: its metadata and audio codes stream in before the DiT.
+    await page.click('details.advanced summary');
+    await page.check('input[name="useLlmThinking"]');
     await generateAndWait(1);
-    for (const stage of ['DIT', 'ENCODING']) {
+    assert.ok(await page.$('.progress .metadata'), 'the LM metadata is shown');
+    for (const stage of ['LM_AUDIO_CODES', 'DIT', 'ENCODING']) {
       const row = await page.$(`.stage[data-stage="${stage}"]`);
       assert.ok(row, `${stage} progress shown`);
       const step = await row.getAttribute('data-step');
@@ -132,6 +136,7 @@ describe('web playground in headless Chromium', () => {
   });
 
   it('repaint: an uploaded file, its waveform, a range dragged on it', async () => {
+    await page.uncheck('input[name="useLlmThinking"]');
     await page.selectOption('select[name="task"]', 'repaint');
     await page.setInputFiles('input[name="src_audio"]', join(dir, '1-7.wav'));
     const canvas = page.locator('.source[data-source="src_audio"] canvas');
