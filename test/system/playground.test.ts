@@ -71,12 +71,14 @@ describe('web playground in headless Chromium', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  const text = async (selector: string) => (await page.textContent(selector)) ?? '';
+
   /** Clicks Generate and waits until the stream ended with `count` results shown. */
   async function generateAndWait(count: number): Promise<void> {
     await page.click('button.primary');
     await page.waitForSelector('.progress[data-status="running"]');
     await page.waitForSelector('.progress[data-status="done"], .progress[data-status="failed"]');
-    assert.equal(await page.getAttribute('.progress', 'data-status'), 'done', await page.innerText('.left'));
+    assert.equal(await page.getAttribute('.progress', 'data-status'), 'done', await text('.left'));
     await page.waitForFunction(`document.querySelectorAll('.result').length === ${count}`);
   }
 
@@ -86,11 +88,20 @@ describe('web playground in headless Chromium', () => {
     assert.equal(await page.title(), 'ACE-Step playground');
     // Without the key the jobs view says what is missing.
     await page.waitForSelector('.jobs .problem');
-    assert.match(await page.innerText('.jobs .problem'), /API key/);
+    assert.match(await text('.jobs .problem'), /API key/);
     await page.fill('input[name="api_key"]', API_KEY);
     await page.reload();
     assert.equal(await page.inputValue('input[name="api_key"]'), API_KEY);
     await page.waitForSelector('.jobs .hint');
+  });
+
+  it("a bad value gets the gateway's message naming the field", async () => {
+    await page.fill('input[name="bpm"]', '999');
+    await page.click('button.primary');
+    await page.waitForSelector('.left .problem');
+    assert.match(await text('.left .problem'), /bpm/);
+    assert.equal(await page.getAttribute('.progress', 'data-status'), 'failed');
+    await page.fill('input[name="bpm"]', '');
   });
 
   it('text2music: progress to the end, a player whose duration matches, a download', async () => {
@@ -141,7 +152,7 @@ describe('web playground in headless Chromium', () => {
     await page.setInputFiles('input[name="src_audio"]', join(dir, '1-7.wav'));
     const canvas = page.locator('.source[data-source="src_audio"] canvas');
     await canvas.waitFor();
-    assert.match(await page.innerText('.source[data-source="src_audio"] .source-name'), /1-7\.wav · 10\.0 s/);
+    assert.match(await text('.source[data-source="src_audio"] .source-name'), /1-7\.wav · 10\.0 s/);
     const box = (await canvas.boundingBox())!;
     await page.mouse.move(box.x + box.width * 0.25, box.y + box.height / 2);
     await page.mouse.down();
@@ -157,7 +168,7 @@ describe('web playground in headless Chromium', () => {
     await page.locator('.result').first().locator('.item button', { hasText: 'Repaint this' }).click();
     assert.equal(await page.inputValue('select[name="task"]'), 'repaint');
     await page.waitForSelector('.source[data-source="src_audio"] canvas');
-    assert.match(await page.innerText('.source[data-source="src_audio"] .source-name'), /^result 1-/);
+    assert.match(await text('.source[data-source="src_audio"] .source-name'), /^result 1-/);
     await generateAndWait(3);
     assert.equal(await page.locator('.result').first().getAttribute('data-success'), 'true');
   });
