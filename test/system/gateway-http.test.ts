@@ -90,10 +90,54 @@ describe('gateway over HTTP/1.1', () => {
       events.some((e) => 'progress' in e),
       'progress events came first',
     );
-    const result = events.at(-1)?.result as { success: boolean; audio: unknown[] };
+    const result = events.at(-1)?.result as { success: boolean; audio: Record<string, unknown>[] };
     assert.equal(result.success, true);
     assert.equal(result.audio.length, 1);
+    assert.equal(result.audio[0]?.format, 'wav', 'the spec word "wav" was honoured, not ignored');
+    assert.equal(typeof result.audio[0]?.size_bytes, 'number', 'snake_case names, 64-bit sizes as numbers');
+    assert.equal(typeof result.audio[0]?.seed, 'number');
+    const url = (result as unknown as { audio_paths: string[] }).audio_paths[0]!;
+    assert.match(url, /^\/v1\/objects\/[\w-]+$/, 'audio_paths are URLs');
+    const file = await curl([`http://${stack.gateway.address}${url}`]);
+    assert.equal(file.status, 200);
+    assert.equal(file.headers.get('content-type'), 'audio/wav');
+    assert.equal(file.headers.get('content-length'), String(result.audio[0]?.size_bytes));
   });
+
+  for (const [name, config, field, allowed] of [
+    ['an unknown field', { caption: 'x', thinking: true }, 'config.thinking', /caption, lyrics/],
+    ['a bad enum value', { caption: 'x', task_type: 'remix' }, 'config.task_type', /"text2music", "cover"/],
+  ] as const) {
+    it(`refuses ${name} over Connect JSON (unary and streaming) with INVALID_ARGUMENT naming the field`, async () => {
+      const unary = await curl([
+        '-H',
+        'content-type: application/json',
+        '-d',
+        JSON.stringify({ config }),
+        `http://${stack.gateway.address}/acestep.v1.GatewayService/SubmitJob`,
+      ]);
+      assert.equal(unary.status, 400);
+      const error = JSON.parse(unary.body.toString());
+      assert.equal(error.code, 'invalid_argument');
+      assert.match(error.message, new RegExp(field.replace('.', '\\.')));
+      assert.match(error.message, allowed);
+      const stream = await curl(
+        [
+          '-H',
+          'content-type: application/connect+json',
+          '--data-binary',
+          '@-',
+          `http://${stack.gateway.address}/acestep.v1.GatewayService/Generate`,
+        ],
+        envelope({ config }),
+      );
+      const end = parseEnvelopes(stream.body).at(-1)!;
+      assert.equal(end.flags, 2);
+      const streamError = end.message.error as { code: string; message: string };
+      assert.equal(streamError.code, 'invalid_argument');
+      assert.match(streamError.message, allowed);
+    });
+  }
 
   it('answers a browser fetch (HTTP/1.1) with CORS headers for an allowed origin', async () => {
     const res = await fetch(`http://${stack.gateway.address}${INFO}`, {

@@ -20,6 +20,7 @@ export {
   toStereo,
 } from './model-audio.ts';
 export { DEFAULT_MP3_BITRATE, encodeMp3, LAME_ENCODER_DELAY, type Mp3Bitrate } from './mp3.ts';
+export { type AudioProbe, PROBE_BYTES, probeAudioHeader } from './probe.ts';
 export { type ResampleQuality, resample, resampledLength } from './resample.ts';
 export { type AudioContainer, sniffContainer } from './sniff.ts';
 export {

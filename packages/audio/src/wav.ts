@@ -165,8 +165,11 @@ export interface WavInfo {
   frames: number;
 }
 
-/** Parses RIFF/WAVE chunks up to `data`. Throws `AudioInputError` for anything malformed or unsupported. */
-export function parseWavInfo(bytes: Uint8Array): WavInfo {
+/**
+ * Parses RIFF/WAVE chunks up to `data`. Throws `AudioInputError` for anything malformed or unsupported.
+ * `totalBytes` is the size of the whole file when `bytes` is only its beginning (an upload being probed).
+ */
+export function parseWavInfo(bytes: Uint8Array, totalBytes = bytes.length): WavInfo {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let fmt: Omit<WavInfo, 'dataOffset' | 'frames'> | undefined;
   let at = 12;
@@ -180,7 +183,7 @@ export function parseWavInfo(bytes: Uint8Array): WavInfo {
       fmt = parseFmt(view, body, size);
     } else if (id === 'data') {
       if (!fmt) throw new AudioInputError('corrupt', 'WAV data chunk comes before its fmt chunk');
-      const available = bytes.length - body;
+      const available = totalBytes - body;
       // 0 and 0xFFFFFFFF are what streaming writers leave when they cannot seek back.
       const streamed = size === UNKNOWN_SIZE || size === 0;
       if (!streamed && size > available) {

@@ -1,39 +1,56 @@
 // GenerationConfig from the command line: `--caption "..." --bpm 120` flags
 // and/or `--config file.json`, both with the spec's snake_case field names.
 // Flags override the file. Values are typed by the proto's field types.
+import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { type GenerationConfig, GenerationConfigSchema } from '@acestep/proto/gateway';
-import { fromJson, type JsonObject } from '@bufbuild/protobuf';
+import { basename } from 'node:path';
+import { type GatewayService, type GenerationConfig, GenerationConfigSchema } from '@acestep/proto/gateway';
+import { decodeJson } from '@acestep/runtime';
+import type { JsonObject } from '@bufbuild/protobuf';
+import type { Client } from '@connectrpc/connect';
 
 /** Flags of `acestep generate` that are not GenerationConfig fields. */
 export const CLI_FLAGS = new Set(['url', 'out', 'config', 'json', 'api-key', 'quiet']);
 
-const ENUMS: Record<string, Record<string, string>> = {
-  task_type: {
-    text2music: 'TASK_TYPE_TEXT2MUSIC',
-    cover: 'TASK_TYPE_COVER',
-    repaint: 'TASK_TYPE_REPAINT',
-    lego: 'TASK_TYPE_LEGO',
-    extract: 'TASK_TYPE_EXTRACT',
-    complete: 'TASK_TYPE_COMPLETE',
-  },
-  audio_format: { mp3: 'AUDIO_FORMAT_MP3', wav: 'AUDIO_FORMAT_WAV', flac: 'AUDIO_FORMAT_FLAC' },
-};
-
-/** Audio fields take a local file path on the command line; the CLI reads and uploads the bytes. */
+/** Audio fields take a local file path on the command line; the CLI uploads the file first. */
 const AUDIO_FIELDS = new Set(['src_audio', 'reference_audio']);
 
-function fieldValue(name: string, raw: unknown, kind: string): unknown {
+function fieldValue(raw: unknown, kind: string): unknown {
+  // Enum words ("cover", "wav") are left to the shared JSON rule (decodeJson).
   if (typeof raw !== 'string') return raw;
-  const enumValues = ENUMS[name];
-  if (enumValues) return enumValues[raw] ?? raw;
-  if (kind === 'bool') return raw === '' || raw === 'true' || raw === '1';
+  if (kind === 'bool') {
+    if (raw === '' || raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    return raw; // decodeJson refuses it, naming the field
+  }
   if (['int32', 'int64', 'double', 'float'].includes(kind)) return Number(raw);
   return raw;
 }
 
+/** Stores a local file on the gateway and returns its object id. */
+export type Uploader = (path: string) => Promise<string>;
+
+const UPLOAD_CHUNK = 1 << 20;
+
+/** Streams a local file to the gateway (UploadAudio, 1 MiB messages): it never sits in memory whole. */
+export function uploaderFor(client: Client<typeof GatewayService>): Uploader {
+  return async (path) => {
+    async function* pieces() {
+      let first = true;
+      for await (const chunk of createReadStream(path, { highWaterMark: UPLOAD_CHUNK })) {
+        yield { data: chunk as Buffer, filename: first ? basename(path) : '' };
+        first = false;
+      }
+    }
+    return (await client.uploadAudio(pieces())).objectId;
+  };
+}
+
 /** Builds the config; errors name the flag or key and what is allowed. */
-export async function buildGenerationConfig(flags: Map<string, string>): Promise<GenerationConfig> {
+export async function buildGenerationConfig(
+  flags: Map<string, string>,
+  upload: Uploader,
+): Promise<GenerationConfig> {
   const json: JsonObject = {};
   const configPath = flags.get('config');
   if (configPath) Object.assign(json, JSON.parse(await readFile(configPath, 'utf8')) as JsonObject);
@@ -46,11 +63,12 @@ export async function buildGenerationConfig(flags: Map<string, string>): Promise
   for (const [key, raw] of Object.entries(json)) {
     const field = fields.get(key);
     if (!field) {
-      throw new Error(`unknown field "${key}": GenerationConfig fields are ${[...fields.keys()].join(', ')}`);
+      typed[key] = raw as JsonObject[string]; // decodeJson refuses it, naming the field and the allowed ones
+      continue;
     }
-    if (AUDIO_FIELDS.has(key)) {
-      const path = String(raw);
-      typed[key] = { data: Buffer.from(await readFile(path)).toString('base64') };
+    if (AUDIO_FIELDS.has(key) && typeof raw === 'string') {
+      // A path; an AudioSource object ({"object_id": ...}) in a --config file passes as it is.
+      typed[key] = { object_id: await upload(raw) };
       continue;
     }
     const kind = field.fieldKind === 'scalar' ? String(field.scalar) : field.fieldKind;
@@ -62,13 +80,9 @@ export async function buildGenerationConfig(flags: Map<string, string>): Promise
       '8': 'bool',
       '9': 'string',
     };
-    const value = fieldValue(key, raw, scalarNames[kind] ?? kind);
+    const value = fieldValue(raw, scalarNames[kind] ?? kind);
     if (key === 'audio_code_string' && typeof value === 'string') typed[key] = [value];
     else typed[key] = value as JsonObject[string];
   }
-  try {
-    return fromJson(GenerationConfigSchema, typed);
-  } catch (error) {
-    throw new Error(`invalid GenerationConfig: ${(error as Error).message}`);
-  }
+  return decodeJson(GenerationConfigSchema, typed);
 }

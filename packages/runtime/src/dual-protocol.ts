@@ -39,6 +39,11 @@ export function createDualProtocolServer(
     handler as http.RequestListener,
   );
   const h2 = http2.createServer(http2Options, handler as (req: unknown, res: unknown) => void);
+  // "Expect: 100-continue" reaches the handler unanswered: an upload route can
+  // refuse an oversized body (413) before the client sends it. Handlers that
+  // read bodies call `continueIfExpected` first.
+  h1.on('checkContinue', handler as http.RequestListener);
+  h2.on('checkContinue', handler as (req: unknown, res: unknown) => void);
   const listener = net.createServer((socket) => {
     let seen: Buffer = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
@@ -64,4 +69,9 @@ export function createDualProtocolServer(
     socket.on('error', onEarlyError);
   });
   return { listener, http1: h1, http2: h2 };
+}
+
+/** Lets a client that sent "Expect: 100-continue" send its body. */
+export function continueIfExpected(req: Parameters<NodeHandler>[0], res: Parameters<NodeHandler>[1]): void {
+  if (/100-continue/i.test(String(req.headers.expect ?? '')) && !res.headersSent) res.writeContinue();
 }

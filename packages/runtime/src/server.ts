@@ -10,10 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { DiagnosticsService } from '@acestep/proto/diag';
 import { Health } from '@acestep/proto/health';
 import { Code, ConnectError, type ConnectRouter, type Interceptor } from '@connectrpc/connect';
-import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ServiceConfig } from './config.ts';
+import { connectHandler } from './connect-adapter.ts';
 import { diagnosticsService } from './diagnostics.ts';
-import { createDualProtocolServer, type NodeHandler } from './dual-protocol.ts';
+import { continueIfExpected, createDualProtocolServer, type NodeHandler } from './dual-protocol.ts';
 import { HealthRegistry, healthService, ServingStatus } from './health.ts';
 import { createLogger, type Logger, withRequestScope } from './logger.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
@@ -180,7 +180,7 @@ export async function startService<C extends ServiceConfig>(
   const inFlight = { count: 0, idle: () => idle() };
 
   await spec.start?.(context);
-  const handler = connectNodeAdapter({
+  const handler = connectHandler({
     routes: (router) => {
       router.service(Health, healthService(context.health));
       router.service(DiagnosticsService, diagnosticsService(context));
@@ -191,9 +191,15 @@ export async function startService<C extends ServiceConfig>(
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
+    // Connect/JSON answers with the proto (snake_case) names, as the spec writes them.
+    jsonOptions: { useProtoFieldName: true },
     shutdownSignal: shutdownController.signal,
   });
-  const ports = createDualProtocolServer(spec.http ? spec.http(handler, context) : handler, {
+  const rpc: NodeHandler = (req, res) => {
+    continueIfExpected(req, res);
+    handler(req, res);
+  };
+  const ports = createDualProtocolServer(spec.http ? spec.http(rpc, context) : rpc, {
     settings: { initialWindowSize: FLOW_CONTROL_WINDOW },
     maxSessionMemory: MAX_SESSION_MEMORY_MB,
   });

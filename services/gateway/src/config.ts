@@ -81,7 +81,8 @@ export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gate
     dataDir: new URL('../../../out/gateway-data', import.meta.url).pathname,
     jobConcurrency: 2,
     maxJobs: 256,
-    maxUploadBytes: 64 << 20,
+    // A 10-minute 24-bit 48 kHz stereo WAV is 172.8 MB.
+    maxUploadBytes: 192 << 20,
     maxCaptionChars: 4096,
     maxLyricsChars: 32_768,
     apiKey: '',

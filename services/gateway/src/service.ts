@@ -2,7 +2,6 @@
 // same port speaks gRPC, gRPC-Web and Connect/JSON. Generations run through
 // the orchestrator; jobs through the job layer (embedded or NATS).
 
-import { decodeAudioSourceOffThread, isAudioInputError } from '@acestep/audio';
 import { PLAYGROUND_DIR } from '@acestep/playground';
 import type { ServiceInfo } from '@acestep/proto/common';
 import {
@@ -22,11 +21,16 @@ import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor, type ServiceImpl } from '@connectrpc/connect';
 import type { GatewayConfig } from './config.ts';
 import type { Deployment } from './core/index.ts';
-import { createJobService, isJobError, type JobService } from './jobs/index.ts';
+import { createJobService, type JobService } from './jobs/index.ts';
 import { type GenerateContext, runGeneration } from './orchestrator/generate.ts';
 import { closeStages, connectStages, type StageName, type Stages } from './stages.ts';
+import { checkKey, keyFromHeaders } from './transport/auth.ts';
+import { toStatus } from './transport/errors.ts';
 import { gatewayHttp } from './transport/http.ts';
+import { type HttpRequest, header } from './transport/node-http.ts';
+import { objectRoutes } from './transport/objects.ts';
 import { playgroundRoute } from './transport/playground.ts';
+import { storeUpload } from './transport/uploads.ts';
 
 /** Deadline of Info/Warmup calls to a stage. */
 const INFO_TIMEOUT_MS = 5_000;
@@ -36,15 +40,6 @@ const DEPLOYMENT_TTL_MS = 30_000;
 const DOWNLOAD_CHUNK = 1 << 20;
 /** Largest stored object (results and uploads; uploads are also held to --max-upload-bytes). */
 const RESULT_OBJECT_BYTES = 512 << 20;
-
-/** Errors of the layers below as gRPC statuses a caller can act on. */
-export function toStatus(error: unknown): ConnectError {
-  if (error instanceof ConnectError) return error;
-  if (isJobError(error)) return new ConnectError(error.message, error.grpcCode as Code);
-  if (isAudioInputError(error))
-    return new ConnectError(`audio input: ${error.message}`, Code.InvalidArgument);
-  return ConnectError.from(error);
-}
 
 function deploymentSource(context: ServiceContext<GatewayConfig>, stages: Stages): () => Promise<Deployment> {
   let cached: { at: number; value: Deployment } | undefined;
@@ -139,30 +134,25 @@ export function gatewayService(
     },
 
     async uploadAudio(requests) {
-      // Read (bounded), check that it decodes within the audio limits, then
-      // store: a bad file is refused here, not later inside a generation.
-      const limit = context.config.maxUploadBytes;
-      const parts: Uint8Array[] = [];
-      let total = 0;
-      for await (const req of requests) {
-        total += req.data.byteLength;
-        if (total > limit) {
-          throw new ConnectError(`upload exceeds max_upload_bytes (${limit} bytes)`, Code.InvalidArgument);
+      let filename = '';
+      async function* data(): AsyncGenerator<Uint8Array> {
+        for await (const req of requests) {
+          filename ||= req.filename;
+          yield req.data;
         }
-        parts.push(req.data);
       }
-      const bytes = Buffer.concat(parts);
-      try {
-        const pcm = await decodeAudioSourceOffThread(bytes, generate.audioLimits);
-        const info = await jobs.store.putObject(bytes, { contentType: 'application/octet-stream' });
-        return {
-          objectId: info.objectId,
-          sizeBytes: BigInt(info.sizeBytes),
-          durationSeconds: (pcm.channels[0]?.length ?? 0) / pcm.sampleRate,
-        };
-      } catch (error) {
-        throw toStatus(error);
-      }
+      const stored = await storeUpload(jobs.store, data(), {
+        maxBytes: context.config.maxUploadBytes,
+        audioLimits: generate.audioLimits,
+        get filename() {
+          return filename || undefined;
+        },
+      }).catch((error) => Promise.reject(toStatus(error)));
+      return {
+        objectId: stored.objectId,
+        sizeBytes: BigInt(stored.sizeBytes),
+        durationSeconds: stored.durationSeconds,
+      };
     },
     async *downloadAudio(req) {
       let object: Awaited<ReturnType<JobService['store']['getObject']>>;
@@ -224,13 +214,10 @@ export function gatewayService(
 function apiKeyCheck(apiKey: string): Interceptor {
   return (next) => async (req) => {
     if (req.service.typeName !== Health.typeName) {
-      const bearer = req.header.get('authorization')?.replace(/^Bearer\s+/i, '');
-      if ((bearer ?? req.header.get('x-api-key')) !== apiKey) {
-        throw new ConnectError(
-          'missing or wrong API key: send "authorization: Bearer <key>"',
-          Code.Unauthenticated,
-        );
-      }
+      checkKey(
+        apiKey,
+        keyFromHeaders((name) => req.header.get(name)),
+      );
     }
     return next(req);
   };
@@ -286,10 +273,23 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
         throw new ConnectError('gateway started without its parts', Code.Internal);
       router.service(GatewayService, gatewayService(context, stages, jobs, generate));
     },
-    http: (connect, context) =>
-      gatewayHttp(connect, context, [
+    http: (connect, context) => {
+      if (!jobs || !generate) throw new ConnectError('gateway started without its parts', Code.Internal);
+      const { apiKey, maxUploadBytes } = context.config;
+      const authorize = (req: HttpRequest) =>
+        checkKey(
+          apiKey,
+          keyFromHeaders((n) => header(req, n)),
+        );
+      return gatewayHttp(connect, context, [
+        objectRoutes({
+          store: jobs.store,
+          upload: { maxBytes: maxUploadBytes, audioLimits: generate.audioLimits },
+          authorize,
+        }),
         playgroundRoute(PLAYGROUND_DIR, context.config.playground === 'on', context.logger),
-      ]),
+      ]);
+    },
     interceptors: (context) => (context.config.apiKey ? [apiKeyCheck(context.config.apiKey)] : []),
     stop: async (context) => {
       await jobs?.close({ graceMs: context.config.shutdownGraceMs });

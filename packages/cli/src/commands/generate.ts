@@ -5,7 +5,7 @@ import { type GenerationResult, GenerationResultSchema } from '@acestep/proto/ga
 import { type JsonObject, toJson } from '@bufbuild/protobuf';
 import { type CommandSpec, oneOf, type ParsedCommand, stringValue } from '../args.ts';
 import { configFlags, configOptions } from '../config-options.ts';
-import { buildGenerationConfig } from '../generation-config.ts';
+import { buildGenerationConfig, uploaderFor } from '../generation-config.ts';
 import { launchStack, type Stack } from '../launcher.ts';
 import {
   checkNameTemplate,
@@ -15,7 +15,7 @@ import {
   ProgressReporter,
   saveResult,
 } from '../output.ts';
-import { API_KEY_OPTION, gatewayClient, JSON_OPTION, URL_OPTION } from './common.ts';
+import { API_KEY_OPTION, type GatewayClient, gatewayClient, JSON_OPTION, URL_OPTION } from './common.ts';
 
 const CONFIG_FILE_OPTION = {
   type: 'string',
@@ -78,17 +78,17 @@ export const SUBMIT: CommandSpec = {
   },
 };
 
-async function configOf(parsed: ParsedCommand) {
+/** The config; audio files (--src_audio, --reference_audio) are uploaded through `client` first. */
+async function configOf(parsed: ParsedCommand, client: GatewayClient) {
   const flags = configFlags(parsed.values);
   if (typeof parsed.values.config === 'string') flags.set('config', parsed.values.config);
-  return buildGenerationConfig(flags);
+  return buildGenerationConfig(flags, uploaderFor(client));
 }
 
 export async function generateCommand(parsed: ParsedCommand): Promise<void> {
   const progressMode = oneOf('progress', stringValue(GENERATE, parsed, 'progress'), PROGRESS_MODES);
   const nameTemplate = stringValue(GENERATE, parsed, 'name');
   checkNameTemplate(nameTemplate);
-  const config = await configOf(parsed);
   const reporter = new ProgressReporter(progressMode);
   let stack: Stack | undefined;
   let url = stringValue(GENERATE, parsed, 'url');
@@ -99,6 +99,7 @@ export async function generateCommand(parsed: ParsedCommand): Promise<void> {
   }
   try {
     const client = gatewayClient(url, stringValue(GENERATE, parsed, 'api-key'));
+    const config = await configOf(parsed, client);
     let result: GenerationResult | undefined;
     for await (const res of client.generate({ config })) {
       if (res.event.case === 'progress') reporter.progress(res.event.value);
@@ -127,8 +128,8 @@ export async function generateCommand(parsed: ParsedCommand): Promise<void> {
 }
 
 export async function submitCommand(parsed: ParsedCommand): Promise<void> {
-  const config = await configOf(parsed);
   const client = gatewayClient(stringValue(SUBMIT, parsed, 'url'), stringValue(SUBMIT, parsed, 'api-key'));
+  const config = await configOf(parsed, client);
   const { job } = await client.submitJob({
     config,
     idempotencyKey: stringValue(SUBMIT, parsed, 'idempotency-key'),

@@ -40,6 +40,7 @@ import {
   type StageTimesMs,
 } from '../core/index.ts';
 import type { ResultStore } from '../jobs/index.ts';
+import { objectUrl } from '../object-url.ts';
 import type { Stages } from '../stages.ts';
 import {
   ditGenerate,
@@ -239,7 +240,7 @@ export async function runGeneration(
 
   const seedValue = formatSeedValue(seeds);
   const lmMetadata = firstMetadata ? (firstMetadata as LmMetadataView) : null;
-  const audioPaths = files.map((f) => `objects/${f.objectId}.${config.audioFormat}`);
+  const audioPaths = files.map((f) => objectUrl(f.objectId));
   return create(GenerationResultSchema, {
     audioPaths,
     ...(audioPaths[0] ? { firstAudio: audioPaths[0] } : {}),

@@ -45,3 +45,9 @@ export function queryOf(req: HttpRequest): URLSearchParams {
   const at = url.indexOf('?');
   return new URLSearchParams(at < 0 ? '' : url.slice(at + 1));
 }
+
+/** One request header as a string (the first value of a repeated one). */
+export function header(req: HttpRequest, name: string): string | undefined {
+  const value = req.headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}

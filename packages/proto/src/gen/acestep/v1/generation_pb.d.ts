@@ -441,8 +441,8 @@ export declare const AudioFileSchema: GenMessage<AudioFile>;
  */
 export declare type GenerationResult = Message<"acestep.v1.GenerationResult"> & {
   /**
-   * Paths of the generated files on the gateway's store (spec compatibility);
-   * clients download them by audio[i].object_id.
+   * URLs of the generated files, relative to the gateway ("/v1/objects/<id>",
+   * plain HTTP GET with Range support); also downloadable by audio[i].object_id.
    *
    * @generated from field: repeated string audio_paths = 1;
    */

@@ -1,0 +1,146 @@
+// The Connect routes of a port as a Node request handler — connect-node's
+// connectNodeAdapter plus the JSON rule of json-codec.ts on Connect/JSON
+// calls: request messages are checked and normalized (spec enum words,
+// unknown fields refused with the field named) before Connect parses them, and
+// response messages get 64-bit integers as numbers. Binary (gRPC, proto)
+// calls pass untouched. Written here because Connect offers no hook into its
+// JSON parsing other than "ignore unknown fields: yes/no".
+import type http from 'node:http';
+import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
+import {
+  Code,
+  ConnectError,
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  createConnectRouter,
+} from '@connectrpc/connect';
+import type { UniversalHandler } from '@connectrpc/connect/protocol';
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from '@connectrpc/connect-node';
+import type { NodeHandler } from './dual-protocol.ts';
+import { int64AsNumbers, JsonInputError, normalizeJson } from './json-codec.ts';
+
+export interface ConnectHandlerOptions extends ConnectRouterOptions {
+  routes: (router: ConnectRouter) => void;
+  /** Largest request message (bytes). */
+  readMaxBytes: number;
+}
+
+const UNARY_JSON = /^application\/json(;|$)/i;
+const STREAM_JSON = /^application\/connect\+json(;|$)/i;
+const END_STREAM = 0b10;
+
+export function connectHandler(options: ConnectHandlerOptions): NodeHandler {
+  const router = createConnectRouter(options);
+  options.routes(router);
+  const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
+  return (req, res) => {
+    const handler = paths.get((req.url ?? '').split('?', 1)[0] ?? '');
+    if (!handler) {
+      (res as http.ServerResponse).writeHead(404).end();
+      return;
+    }
+    const uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, undefined);
+    const contentType = uReq.header.get('content-type') ?? '';
+    const kind = UNARY_JSON.test(contentType)
+      ? 'unary'
+      : STREAM_JSON.test(contentType)
+        ? 'stream'
+        : undefined;
+    if (kind && uReq.method === 'POST' && isBytes(uReq.body)) {
+      const check = (json: JsonValue) => normalizeJson(handler.method.input, json);
+      uReq.body =
+        kind === 'unary'
+          ? unaryJson(uReq.body, options.readMaxBytes, check)
+          : mapEnvelopes(uReq.body, options.readMaxBytes, check, 'request');
+    }
+    handler(uReq)
+      .then((uRes) => {
+        if (kind && uRes.body && uRes.status === 200) {
+          const out = (json: JsonValue) => int64AsNumbers(handler.method.output, json as JsonObject);
+          uRes.body =
+            kind === 'unary'
+              ? unaryJson(uRes.body, Number.POSITIVE_INFINITY, out)
+              : mapEnvelopes(uRes.body, Number.POSITIVE_INFINITY, out, 'response');
+          uRes.header?.delete('content-length');
+        }
+        return universalResponseToNodeResponse(uRes, res as never);
+      })
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code === Code.Aborted) return;
+        console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
+      });
+  };
+}
+
+function isBytes(body: unknown): body is AsyncIterable<Uint8Array> {
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
+}
+
+function tooLarge(limit: number): ConnectError {
+  return new ConnectError(
+    `message is larger than the limit of ${limit} bytes per message; send audio with UploadAudio ` +
+      '(or PUT /v1/objects) and pass its object_id',
+    Code.ResourceExhausted,
+  );
+}
+
+function parse(bytes: Uint8Array): JsonValue {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString('utf8')) as JsonValue;
+  } catch (error) {
+    throw new JsonInputError('body', `the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+async function* unaryJson(
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+  map: (json: JsonValue) => JsonValue,
+): AsyncGenerator<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const part of body) {
+    total += part.byteLength;
+    if (total > limit) throw tooLarge(limit);
+    parts.push(part);
+  }
+  yield Buffer.from(JSON.stringify(map(parse(Buffer.concat(parts)))));
+}
+
+/** Rewrites each message envelope (flags 0) of a Connect stream; end-of-stream envelopes pass. */
+async function* mapEnvelopes(
+  body: AsyncIterable<Uint8Array>,
+  limit: number,
+  map: (json: JsonValue) => JsonValue,
+  side: 'request' | 'response',
+): AsyncGenerator<Uint8Array> {
+  let buffer: Buffer = Buffer.alloc(0);
+  for await (const part of body) {
+    buffer = buffer.length === 0 ? Buffer.from(part) : Buffer.concat([buffer, part]);
+    while (buffer.length >= 5) {
+      const flags = buffer.readUInt8(0);
+      const length = buffer.readUInt32BE(1);
+      if (length > limit) throw tooLarge(limit);
+      if (buffer.length < 5 + length) break;
+      const message = buffer.subarray(5, 5 + length);
+      buffer = buffer.subarray(5 + length);
+      yield flags & END_STREAM || flags & 1
+        ? envelope(flags, message)
+        : envelope(flags, encode(map(parse(message))));
+    }
+  }
+  if (buffer.length > 0 && side === 'request')
+    throw new ConnectError('the request stream ends inside a message envelope', Code.InvalidArgument);
+}
+
+function encode(json: JsonValue): Uint8Array {
+  return Buffer.from(JSON.stringify(json));
+}
+
+function envelope(flags: number, message: Uint8Array): Uint8Array {
+  const out = Buffer.alloc(5 + message.byteLength);
+  out.writeUInt8(flags, 0);
+  out.writeUInt32BE(message.byteLength, 1);
+  out.set(message, 5);
+  return out;
+}
