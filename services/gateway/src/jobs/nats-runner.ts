@@ -23,7 +23,7 @@ import {
 } from './job-record.ts';
 import { decodeRecord, encodeRecord, type JobRecord, recordOf } from './nats-record.ts';
 import type { NatsResultStore } from './nats-store.ts';
-import { deleteObjects, JobScopedStore, ProgressThrottle, runDeadline } from './run-support.ts';
+import { JobScopedStore, ProgressThrottle, runDeadline } from './run-support.ts';
 import { isTransientNatsError, retryTransient } from './transient.ts';
 import { DEFAULTS, type JobServiceOptions } from './types.ts';
 
@@ -215,7 +215,7 @@ export class NatsRunner {
       if (msg.info.deliveryCount > maxAttempts) {
         const next = { ...record, owner: '', objects: [], job: failed(record.job, gaveUp(maxAttempts)) };
         if (!(await this.#tryUpdate(id, next, revision))) continue;
-        await deleteObjects(this.#store, record.objects);
+        await this.#deleteObjects(record.objects);
         this.#options.metrics?.jobsEnded?.inc({ state: stateName(JobState.FAILED) });
         await msg.ackAck();
         return;
@@ -235,7 +235,7 @@ export class NatsRunner {
           previous: record.owner,
         });
       }
-      await deleteObjects(this.#store, record.objects); // the stopped attempt's partial output
+      await this.#deleteObjects(record.objects); // the stopped attempt's partial output
       this.#options.logger?.info('job started', { jobId: id, attempt: claimed.attempt });
       await this.#run(msg, claimed, claimedRevision);
       return;
@@ -317,17 +317,14 @@ export class NatsRunner {
       if (handBack)
         this.#options.logger?.warn('NATS failed under a run; handing the job back', { jobId: id });
       if (await writer.update((r) => ({ ...r, owner: '', objects: [], job: requeued(r.job) }))) {
-        await deleteObjects(this.#store, store.objectIds);
+        await this.#deleteObjects(store.objectIds);
         msg.nak(handBack ? 1_000 : undefined);
       }
       return;
     }
     if (await writer.update(end)) {
       const kept = new Set(writer.record.objects);
-      await deleteObjects(
-        this.#store,
-        store.objectIds.filter((objectId) => !kept.has(objectId)),
-      );
+      await this.#deleteObjects(store.objectIds.filter((objectId) => !kept.has(objectId)));
       const { job } = writer.record;
       this.#options.metrics?.jobsEnded?.inc({ state: stateName(job.state) });
       this.#options.logger?.info('job ended', {
@@ -342,6 +339,14 @@ export class NatsRunner {
     await this.#afterLost(msg, id, store.objectIds);
   }
 
+  /** Deletes objects of an abandoned attempt, retrying while NATS is unreachable (else they would leak). */
+  async #deleteObjects(objectIds: Iterable<string>): Promise<void> {
+    const signal = this.#stopped.signal;
+    const remove = (id: string) =>
+      retryTransient('object delete', () => this.#store.deleteObject(id), signal);
+    await Promise.all([...objectIds].map((id) => remove(id).catch(() => false)));
+  }
+
   /** Our CAS lost: cancelled (clean up, acknowledge) or taken over (leave the message to the new owner). */
   async #afterLost(msg: JsMsg, id: string, objectIds: string[]): Promise<void> {
     const current = recordOf(await this.#kv.get(jobKey(id)));
@@ -349,7 +354,7 @@ export class NatsRunner {
       this.#options.logger?.warn('another runner took the job over; dropping this run', { jobId: id });
       return;
     }
-    await deleteObjects(this.#store, objectIds);
+    await this.#deleteObjects(objectIds);
     await msg.ackAck();
   }
 
