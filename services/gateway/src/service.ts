@@ -30,6 +30,7 @@ import { gatewayHttp } from './transport/http.ts';
 import { type HttpRequest, header } from './transport/node-http.ts';
 import { objectRoutes } from './transport/objects.ts';
 import { playgroundRoute } from './transport/playground.ts';
+import { restRoutes } from './transport/rest/routes.ts';
 import { storeUpload } from './transport/uploads.ts';
 
 /** Deadline of Info/Warmup calls to a stage. */
@@ -210,6 +211,22 @@ export function gatewayService(
   };
 }
 
+/** Model set names of the DiT and LM stages (REST results and /v1/models), asked again after a while. */
+function modelNames(stages: Stages): () => Promise<{ dit: string; lm: string }> {
+  let cached: { at: number; value: { dit: string; lm: string } } | undefined;
+  return async () => {
+    if (cached && Date.now() - cached.at < DEPLOYMENT_TTL_MS) return cached.value;
+    const [dit, lm] = await Promise.allSettled([
+      stages.dit.info({}, { timeoutMs: INFO_TIMEOUT_MS }),
+      stages.lm.info({}, { timeoutMs: INFO_TIMEOUT_MS }),
+    ]);
+    const name = (r: typeof dit | typeof lm) =>
+      r.status === 'fulfilled' ? r.value.info?.model?.name || 'unknown' : 'unavailable';
+    cached = { at: Date.now(), value: { dit: name(dit), lm: name(lm) } };
+    return cached.value;
+  };
+}
+
 /** The optional API-key check; health stays open for probes. */
 function apiKeyCheck(apiKey: string): Interceptor {
   return (next) => async (req) => {
@@ -281,11 +298,16 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
           apiKey,
           keyFromHeaders((n) => header(req, n)),
         );
+      const upload = { maxBytes: maxUploadBytes, audioLimits: generate.audioLimits };
       return gatewayHttp(connect, context, [
-        objectRoutes({
-          store: jobs.store,
-          upload: { maxBytes: maxUploadBytes, audioLimits: generate.audioLimits },
-          authorize,
+        objectRoutes({ store: jobs.store, upload, authorize }),
+        restRoutes({
+          jobs,
+          stages: generate.stages,
+          apiKey,
+          maxJobs: context.config.maxJobs,
+          upload,
+          models: modelNames(generate.stages),
         }),
         playgroundRoute(PLAYGROUND_DIR, context.config.playground === 'on', context.logger),
       ]);
