@@ -13,7 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { decodeAudio } from '@acestep/audio';
 import { connectClient } from '@acestep/cli/client';
 import { launchStack, type Stack } from '@acestep/cli/launcher';
-import { GatewayService } from '@acestep/proto/gateway';
+import { GatewayService, TaskType } from '@acestep/proto/gateway';
 import { Health, HealthCheckResponse_ServingStatus } from '@acestep/proto/health';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { curl } from './curl.ts';
@@ -137,6 +137,28 @@ describe('public API: uploads, objects, limits and the CLI', () => {
     await writeWav(atLimit, { seconds: 1 });
     const small = await curl(['-X', 'PUT', '--data-binary', `@${atLimit}`, `${base}/v1/objects`]);
     assert.equal(small.status, 201, 'the next upload is served');
+  });
+
+  it('answers a 11.5 MB message (audio inline in GenerationConfig) with RESOURCE_EXHAUSTED naming the 8 MiB limit, not an HTTP/2 error', async () => {
+    const client = connectClient(GatewayService, stack.gateway.address);
+    const inline = await readFile(song);
+    const call = async () => {
+      for await (const _ of client.generate({
+        config: {
+          caption: 'x',
+          taskType: TaskType.COVER,
+          srcAudio: { source: { case: 'data', value: inline } },
+        },
+      }));
+    };
+    await assert.rejects(call(), (error: unknown) => {
+      const e = ConnectError.from(error);
+      assert.equal(e.code, Code.ResourceExhausted, e.message);
+      assert.match(e.rawMessage, /8388608/);
+      return true;
+    });
+    const health = await connectClient(Health, stack.gateway.address).check({ service: '' });
+    assert.equal(health.status, HealthCheckResponse_ServingStatus.SERVING);
   });
 
   it('the CLI uploads --src_audio first (11.5 MB, over one message) and runs a cover', async () => {

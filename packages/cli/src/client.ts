@@ -13,7 +13,10 @@ export function connectClient<S extends DescService>(
   const transport = createGrpcTransport({
     baseUrl,
     acceptCompression: [],
-    nodeOptions: { settings: { initialWindowSize: 16 << 20 } },
+    // maxSessionMemory (MB): Node's default of 10 counts a message being sent, so
+    // a message over 10 MB reset its own stream (ENHANCE_YOUR_CALM) before the
+    // server could answer with its limit.
+    nodeOptions: { settings: { initialWindowSize: 16 << 20 }, maxSessionMemory: 64 },
     // Headers every call carries (an API key).
     ...(headers
       ? {

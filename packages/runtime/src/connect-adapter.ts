@@ -65,6 +65,12 @@ export function connectHandler(options: ConnectHandlerOptions): NodeHandler {
         }
         return universalResponseToNodeResponse(uRes, res as never);
       })
+      .then(() => {
+        // A call refused before its request was read (a message over readMaxBytes):
+        // drop the rest of the body, so the client can finish sending and read the
+        // answer instead of having its stream reset.
+        if (!req.readableEnded) req.resume();
+      })
       .catch((reason: unknown) => {
         if (ConnectError.from(reason).code === Code.Aborted) return;
         console.error(`handler for rpc ${handler.method.name} of ${handler.service.typeName} failed`, reason);
