@@ -115,6 +115,19 @@ describe('public API: uploads, objects, limits and the CLI', () => {
     const declared = await curl(['-X', 'PUT', '--data-binary', `@${over}`, `${base}/v1/objects`]);
     assert.equal(declared.status, 413);
     assert.match(JSON.parse(declared.body.toString()).error, new RegExp(String(LIMIT)));
+    // Without a declared length the upload streams until it passes the limit, over HTTP/1.1 and HTTP/2.
+    for (const protocol of [[], ['--http2-prior-knowledge']]) {
+      const streamed = await curl([
+        ...protocol,
+        '-H',
+        'Transfer-Encoding: chunked',
+        '-T',
+        over,
+        `${base}/v1/objects`,
+      ]);
+      assert.equal(streamed.status, 413, `${protocol}`);
+      assert.match(JSON.parse(streamed.body.toString()).error, new RegExp(String(LIMIT)));
+    }
     const atLimit = join(dir, 'at-limit.wav');
     const client = connectClient(GatewayService, stack.gateway.address);
     await assert.rejects(
