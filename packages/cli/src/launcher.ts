@@ -2,6 +2,9 @@
 // service, real gRPC over loopback between them. Used by `acestep serve`, the
 // system tests and the benchmarks.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 const REPO_ROOT = new URL('../../../', import.meta.url).pathname;
@@ -36,11 +39,26 @@ export interface LaunchOptions {
   onLog?: (service: ServiceName, line: string) => void;
   /** How long to wait for the "serving" line. */
   startTimeoutMs?: number;
+  /**
+   * Gateway only: without `--data-dir` (or ACESTEP_DATA_DIR) the gateway gets
+   * a fresh temporary data directory, removed when it exits, so launches
+   * never share (or lock each other out of) durable job state. False keeps
+   * the gateway's own default (the user's data directory), as `acestep serve` does.
+   */
+  ephemeralData?: boolean;
 }
 
 /** Spawns `node services/<name>/src/main.ts` and waits until it reports its ports. */
 export function launchService(name: ServiceName, options: LaunchOptions = {}): Promise<LaunchedService> {
   const startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  const args = options.args ?? [];
+  const ownData =
+    name === 'gateway' &&
+    options.ephemeralData !== false &&
+    !args.includes('--data-dir') &&
+    !options.env?.ACESTEP_DATA_DIR
+      ? mkdtempSync(join(tmpdir(), 'acestep-gateway-'))
+      : undefined;
   const child = spawn(
     process.execPath,
     [
@@ -49,7 +67,8 @@ export function launchService(name: ServiceName, options: LaunchOptions = {}): P
       '0',
       '--metrics-port',
       '0',
-      ...(options.args ?? []),
+      ...(ownData ? ['--data-dir', ownData] : []),
+      ...args,
     ],
     {
       cwd: REPO_ROOT,
@@ -58,7 +77,10 @@ export function launchService(name: ServiceName, options: LaunchOptions = {}): P
     },
   );
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
+    child.once('exit', (code, signal) => {
+      if (ownData) rmSync(ownData, { recursive: true, force: true });
+      resolve({ code, signal });
+    }),
   );
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {

@@ -1,5 +1,7 @@
 // The gateway's config: the common service options plus where each stage
 // lives, where jobs and results are kept, and per-request limits.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import {
   defaultServiceConfig,
   intOption,
@@ -52,7 +54,12 @@ export const GATEWAY_OPTIONS: OptionTable<Omit<GatewayConfig, keyof ServiceConfi
     'a nats:// URL or empty',
     /^(nats:\/\/[\w.:,@/-]+)?$/,
   ),
-  dataDir: stringOption('data-dir', 'embedded job results directory', 'a directory path', /^.+$/),
+  dataDir: stringOption(
+    'data-dir',
+    'embedded jobs: job database and results directory (one gateway per directory)',
+    'a directory path',
+    /^.+$/,
+  ),
   jobConcurrency: intOption('job-concurrency', 'jobs run at once by this replica', 0, 64),
   maxJobs: intOption('max-jobs', 'jobs queued or running before RESOURCE_EXHAUSTED', 1, 1_000_000),
   maxUploadBytes: intOption('max-upload-bytes', 'largest upload in bytes', 1024, 2 ** 31 - 1),
@@ -71,6 +78,16 @@ export const GATEWAY_OPTIONS: OptionTable<Omit<GatewayConfig, keyof ServiceConfi
   playground: stringOption('playground', 'serve the web playground at /', 'on or off', /^(on|off)$/),
 };
 
+/**
+ * Where the embedded job state and results live by default: the user's data
+ * directory (XDG base directory spec: $XDG_DATA_HOME, else ~/.local/share),
+ * never the source tree.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  const base = env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(base, 'acestep', 'gateway');
+}
+
 export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   return {
     ...defaultServiceConfig({ port: 50050, metricsPort: 9460 }),
@@ -78,7 +95,7 @@ export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gate
     ditTarget: '127.0.0.1:50052',
     vaeTarget: '127.0.0.1:50053',
     natsUrl: env.NATS_URL ?? '',
-    dataDir: new URL('../../../out/gateway-data', import.meta.url).pathname,
+    dataDir: defaultDataDir(env),
     jobConcurrency: 2,
     maxJobs: 256,
     // A 10-minute 24-bit 48 kHz stereo WAV is 172.8 MB.

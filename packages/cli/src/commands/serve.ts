@@ -39,8 +39,9 @@ export const SERVE: CommandSpec = {
     'data-dir': {
       type: 'string',
       value: 'DIR',
-      describe: 'where the embedded job queue keeps results and uploads',
-      default: 'out/gateway-data',
+      describe:
+        'where the embedded job queue keeps its job database, results and uploads (empty = $XDG_DATA_HOME/acestep/gateway)',
+      default: '',
     },
   },
   notes: 'Every service also reads its ACESTEP_* variables (node services/<name>/src/main.ts --help).',
@@ -52,7 +53,7 @@ const STAGES = ['lm', 'dit', 'vae'] as const;
 function passThrough(parsed: ParsedCommand, names: string[]): string[] {
   return names.flatMap((name) => {
     const value = parsed.values[name];
-    return typeof value === 'string' ? [`--${name}`, value] : [];
+    return typeof value === 'string' && value !== '' ? [`--${name}`, value] : [];
   });
 }
 
@@ -81,6 +82,8 @@ export async function serveCommand(parsed: ParsedCommand): Promise<void> {
         String(metricsPorts.gateway),
       ],
     },
+    // Jobs outlive this command: the gateway keeps its own (or the given) data directory.
+    ephemeralData: false,
     onLog: (_name, line) => process.stderr.write(`${line}\n`),
   });
   const gatewayAddress = `${host}:${stack.gateway.port}`;

@@ -54,18 +54,80 @@ describe('embedded job service', () => {
     }
   });
 
-  test('close fails the jobs it cannot finish within the grace period', { timeout: 30_000 }, async () => {
-    const t = testExecutor();
-    const jobs = await EmbeddedJobService.start(options(t.executor));
+  test('close keeps queued jobs and puts cut-short runs back; the next start runs each once', {
+    timeout: 30_000,
+  }, async () => {
+    const first = testExecutor();
+    const opts = options(first.executor);
+    const jobs = await EmbeddedJobService.start(opts);
+    const done = await jobs.submit(config('song-done'));
+    await until(jobs.watch(done.id), (job) => job.state === JobState.SUCCEEDED);
     const a = await jobs.submit(config('hold-a'));
-    const b = await jobs.submit(config('hold-b'));
-    await until(jobs.watch(a.id), (job) => job.state === JobState.RUNNING);
+    const b = await jobs.submit(config('song-b'));
+    await first.holding('hold-a');
+    const partial = first.partials.get('hold-a') ?? '';
     await jobs.close({ graceMs: 0 });
-    const endA = await jobs.get(a.id);
-    assert.equal(endA.state, JobState.FAILED);
-    assert.match(endA.result?.error ?? '', /shut down before the job finished/);
-    assert.match((await jobs.get(b.id)).result?.error ?? '', /shut down before the job ran/);
+    assert.equal((await jobs.get(a.id)).state, JobState.QUEUED, 'the aborted run is queued again');
+    assert.equal((await jobs.get(b.id)).state, JobState.QUEUED);
     await assert.rejects(jobs.submit(config('late')), /shutting down/);
+    await assert.rejects(jobs.store.statObject(partial), /not found/, 'the partial object is deleted');
+
+    const second = testExecutor();
+    second.release('hold-a');
+    const again = await EmbeddedJobService.start({ ...opts, executor: second.executor });
+    try {
+      const endB = (await collect(again.watch(b.id))).at(-1);
+      const endA = (await collect(again.watch(a.id))).at(-1);
+      assert.equal(endA?.state, JobState.SUCCEEDED);
+      assert.equal(endB?.state, JobState.SUCCEEDED);
+      assert.deepEqual(second.started.sort(), ['hold-a', 'song-b'], 'only the unfinished jobs run again');
+      const kept = await again.get(done.id);
+      assert.equal(kept.state, JobState.SUCCEEDED);
+      const objectId = kept.result?.audio[0]?.objectId ?? '';
+      assert.deepEqual(new Uint8Array(await again.store.readObject(objectId)), audioBytes('song-done'));
+    } finally {
+      await again.close();
+    }
+  });
+
+  test('a second service on the same data directory is refused while the first runs', async () => {
+    const opts = options(testExecutor().executor);
+    const jobs = await EmbeddedJobService.start(opts);
+    try {
+      await assert.rejects(EmbeddedJobService.start(opts), /in use by another gateway process/);
+    } finally {
+      await jobs.close();
+    }
+    await (await EmbeddedJobService.start(opts)).close();
+  });
+
+  test('tenants see, cancel and count only their own jobs; no tenant = every job', {
+    timeout: 30_000,
+  }, async () => {
+    const t = testExecutor();
+    const jobs = await EmbeddedJobService.start(options(t.executor, { concurrency: 1 }));
+    try {
+      const a = await jobs.submit(config('hold-a'), 'same-key', 'alice');
+      const b = await jobs.submit(config('song-b'), 'same-key', 'bob');
+      assert.notEqual(a.id, b.id, 'idempotency keys are per tenant');
+      await assert.rejects(jobs.get(a.id, 'bob'), /not found/);
+      await assert.rejects(jobs.cancel(a.id, 'bob'), /not found/);
+      await assert.rejects(collect(jobs.watch(a.id, undefined, 'bob')), /not found/);
+      assert.deepEqual(
+        (await jobs.list({ tenant: 'bob' })).jobs.map((j) => j.id),
+        [b.id],
+      );
+      assert.deepEqual(
+        (await jobs.list()).jobs.map((j) => j.id),
+        [b.id, a.id],
+      );
+      assert.equal(await jobs.countActive('alice'), 1);
+      assert.equal(await jobs.countActive('bob'), 1);
+      assert.equal((await jobs.cancel(a.id, 'alice')).state, JobState.CANCELLED);
+      assert.equal(await jobs.countActive('alice'), 0);
+    } finally {
+      await jobs.close();
+    }
   });
 
   test('metrics hooks count the waiting jobs and the refused submits', { timeout: 30_000 }, async () => {

@@ -1,7 +1,10 @@
 // The embedded job service (default, nothing to install): an in-process
-// bounded FIFO, `concurrency` runners, job state in memory, objects on the
-// local disk. A process restart forgets the jobs (the objects stay until the
-// retention sweep); use NATS for jobs that survive a crash.
+// bounded FIFO, `concurrency` runners, job state in a SQLite file and objects
+// on the local disk, both under dataDir. Every state change is committed
+// before it is visible, so a restarted (or killed) gateway resumes: queued
+// jobs run once, a run cut short by the crash starts again (attempt + 1, its
+// partial objects deleted), finished jobs keep serving their results. One
+// process owns a data directory; use NATS for several gateway replicas.
 import {
   type GenerationConfig,
   GenerationConfigSchema,
@@ -13,11 +16,13 @@ import { clone, create } from '@bufbuild/protobuf';
 import { DiskResultStore } from './disk-store.ts';
 import { errorMessage, JobError } from './errors.ts';
 import { newJobId } from './ids.ts';
+import { JobDb, type JobRow } from './job-db.ts';
 import {
   cancelled,
   failed,
   isEnded,
   newJob,
+  requeued,
   resultObjectIds,
   running,
   stateName,
@@ -39,6 +44,7 @@ import {
   jobNotFound,
   QUEUE_NAME,
   queueFull,
+  scopedIdempotencyKey,
 } from './service-common.ts';
 import {
   DEFAULTS,
@@ -57,42 +63,52 @@ export class EmbeddedJobService implements JobService {
   readonly mode = 'embedded';
   readonly store: DiskResultStore;
   readonly #options: JobServiceOptions;
-  readonly #jobs = new Map<string, Job>();
+  readonly #db: JobDb;
+  readonly #rows = new Map<string, JobRow>();
   readonly #idByKey = new Map<string, string>();
-  readonly #keyById = new Map<string, string>();
   readonly #waiting: string[] = [];
   readonly #running = new Map<string, Run>();
   readonly #listeners = new Map<string, Set<() => void>>();
   #sweepTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  private constructor(options: JobServiceOptions, store: DiskResultStore) {
+  private constructor(options: JobServiceOptions, store: DiskResultStore, db: JobDb) {
     this.#options = options;
     this.store = store;
+    this.#db = db;
   }
 
   static async start(options: JobServiceOptions): Promise<EmbeddedJobService> {
     checkServiceOptions(options, 1);
-    const service = new EmbeddedJobService(
-      options,
-      await DiskResultStore.open(options.dataDir, options.maxObjectBytes),
-    );
+    // The database first: its lock keeps a second process out before the
+    // object store clears leftovers of interrupted writes.
+    const db = new JobDb(options.dataDir);
+    let store: DiskResultStore;
+    try {
+      store = await DiskResultStore.open(options.dataDir, options.maxObjectBytes);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    const service = new EmbeddedJobService(options, store, db);
+    await service.#resume();
     const retentionMs = options.retentionMs ?? DEFAULTS.retentionMs;
     service.#sweepTimer = setInterval(() => void service.#sweep(retentionMs), Math.min(retentionMs, 60_000));
     service.#sweepTimer.unref();
-    service.#reportDepth();
+    service.#pump();
     return service;
   }
 
-  async submit(config: GenerationConfig, idempotencyKey = ''): Promise<Job> {
+  async submit(config: GenerationConfig, idempotencyKey = '', tenant = ''): Promise<Job> {
     this.#assertOpen();
     checkIdempotencyKey(idempotencyKey);
-    const known = this.#idByKey.get(idempotencyKey);
+    const key = scopedIdempotencyKey(idempotencyKey, tenant);
+    const known = this.#idByKey.get(key);
     if (known) return this.get(known);
     this.#checkCapacity();
     const prepared = await storeInlineAudio(config, this.store);
     // Re-check after the await: another submit may have taken the key or the last slot.
-    const raced = this.#idByKey.get(idempotencyKey);
+    const raced = this.#idByKey.get(key);
     try {
       this.#assertOpen();
       if (!raced) this.#checkCapacity();
@@ -105,26 +121,23 @@ export class EmbeddedJobService implements JobService {
       return this.get(raced);
     }
     const job = newJob(newJobId(), prepared.config);
-    this.#set(job);
-    if (idempotencyKey) {
-      this.#idByKey.set(idempotencyKey, job.id);
-      this.#keyById.set(job.id, idempotencyKey);
-    }
+    this.#put({ job, tenant, attempts: 0, idempotencyKey: key, objects: [] });
+    if (key) this.#idByKey.set(key, job.id);
     this.#waiting.push(job.id);
     this.#pump();
     return this.#view(job);
   }
 
-  async get(id: string): Promise<Job> {
-    return this.#view(this.#require(id));
+  async get(id: string, tenant?: string): Promise<Job> {
+    return this.#view(this.#require(id, tenant));
   }
 
-  async *watch(id: string, signal?: AbortSignal): AsyncGenerator<Job> {
-    let job = this.#require(id);
+  async *watch(id: string, signal?: AbortSignal, tenant?: string): AsyncGenerator<Job> {
+    let job = this.#require(id, tenant);
     let view = this.#view(job);
     yield view;
     while (!isEnded(job.state) && !signal?.aborted) {
-      const next = this.#jobs.get(id);
+      const next = this.#rows.get(id)?.job;
       if (!next) return; // swept by retention
       const nextView = next === job ? this.#view(next) : undefined;
       if (next !== job || nextView?.progress?.queuePosition !== view.progress?.queuePosition) {
@@ -137,8 +150,8 @@ export class EmbeddedJobService implements JobService {
     }
   }
 
-  async cancel(id: string): Promise<Job> {
-    const job = this.#require(id);
+  async cancel(id: string, tenant?: string): Promise<Job> {
+    const job = this.#require(id, tenant);
     if (job.state === JobState.CANCELLED) return this.#view(job);
     if (isEnded(job.state)) {
       throw new JobError(
@@ -160,20 +173,28 @@ export class EmbeddedJobService implements JobService {
 
   async list(request?: ListJobsRequest): Promise<ListJobsPage> {
     const query = parseListRequest(request);
-    return pageOf(this.#jobs.keys(), query, (id) => {
-      const job = this.#jobs.get(id);
-      return job && this.#view(job);
+    return pageOf(this.#rows.keys(), query, (id) => {
+      const row = this.#rows.get(id);
+      if (!row || (request?.tenant !== undefined && row.tenant !== request.tenant)) return undefined;
+      return this.#view(row.job);
     });
   }
 
+  async countActive(tenant: string): Promise<number> {
+    let count = 0;
+    for (const row of this.#rows.values()) if (row.tenant === tenant && !isEnded(row.job.state)) count++;
+    return count;
+  }
+
+  /**
+   * Stops taking jobs. Queued jobs stay queued (a restart runs them); running
+   * ones get graceMs, then are aborted and put back in the queue.
+   */
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweepTimer);
-    for (const id of this.#waiting.splice(0)) {
-      const job = this.#jobs.get(id);
-      if (job) this.#set(failed(job, 'the gateway shut down before the job ran'));
-    }
+    this.#waiting.splice(0);
     const runs = [...this.#running.values()];
     const all = Promise.all(runs.map((run) => run.done));
     let timer: NodeJS.Timeout | undefined;
@@ -182,13 +203,31 @@ export class EmbeddedJobService implements JobService {
     const reason = new JobError('UNAVAILABLE', 'the gateway shut down before the job finished');
     for (const run of runs) run.controller.abort(reason);
     await all;
+    this.#db.close();
     this.#reportDepth();
   }
 
-  #require(id: string): Job {
-    const job = this.#jobs.get(id);
-    if (!job) throw jobNotFound(id);
-    return job;
+  /** Loads the stored jobs: queued ones wait again, runs cut short by a crash start over. */
+  async #resume(): Promise<void> {
+    for (const row of this.#db.all()) {
+      this.#rows.set(row.job.id, row);
+      if (row.idempotencyKey) this.#idByKey.set(row.idempotencyKey, row.job.id);
+      if (row.job.state === JobState.RUNNING) {
+        await deleteObjects(this.store, row.objects);
+        this.#put({ ...row, job: requeued(row.job), objects: [] });
+        this.#options.logger?.info('job requeued after a restart', { jobId: row.job.id });
+      }
+      if (this.#rows.get(row.job.id)?.job.state === JobState.QUEUED) this.#waiting.push(row.job.id);
+    }
+    if (this.#rows.size > 0)
+      this.#options.logger?.info('jobs loaded', { jobs: this.#rows.size, queued: this.#waiting.length });
+  }
+
+  #require(id: string, tenant?: string): Job {
+    const row = this.#rows.get(id);
+    // Another tenant's job answers like an unknown one: ids are not a way to probe.
+    if (!row || (tenant !== undefined && row.tenant !== tenant)) throw jobNotFound(id);
+    return row.job;
   }
 
   /** A copy for callers, with the queue position of a waiting job (1 = next). */
@@ -199,9 +238,16 @@ export class EmbeddedJobService implements JobService {
     return out;
   }
 
-  #set(job: Job): void {
-    this.#jobs.set(job.id, job);
-    this.#notify(job.id);
+  #put(row: JobRow): void {
+    this.#db.put(row, updatedAtMs(row.job));
+    this.#rows.set(row.job.id, row);
+    this.#notify(row.job.id);
+  }
+
+  /** Stores a new state of a known job. */
+  #set(job: Job, changes: Partial<Pick<JobRow, 'attempts' | 'objects'>> = {}): void {
+    const row = this.#rows.get(job.id);
+    if (row) this.#put({ ...row, ...changes, job });
   }
 
   #notify(id: string): void {
@@ -249,27 +295,35 @@ export class EmbeddedJobService implements JobService {
   }
 
   #start(id: string): void {
-    const job = this.#jobs.get(id);
-    if (!job || job.state !== JobState.QUEUED) return;
+    const row = this.#rows.get(id);
+    if (!row || row.job.state !== JobState.QUEUED) return;
     const controller = new AbortController();
     const run: Run = { controller, done: Promise.resolve() };
     this.#running.set(id, run);
-    this.#set(running(job));
-    run.done = this.#execute(job, controller).finally(() => {
+    const attempt = row.attempts + 1;
+    this.#set(running(row.job), { attempts: attempt, objects: [] });
+    this.#options.logger?.info('job started', { jobId: id, attempt });
+    run.done = this.#execute(row.job, attempt, controller).finally(() => {
       this.#running.delete(id);
       this.#pump();
     });
   }
 
-  async #execute(job: Job, controller: AbortController): Promise<void> {
+  async #execute(job: Job, attempt: number, controller: AbortController): Promise<void> {
     const { id } = job;
     const deadline = runDeadline(this.#options.maxRunMs ?? DEFAULTS.maxRunMs);
     const signal = AbortSignal.any([controller.signal, deadline.signal]);
-    const store = new JobScopedStore(this.store, id, signal, async () => {});
+    // Registered before the bytes are written, so a crash mid-run leaves a
+    // record of what to delete when the run starts over.
+    const register = async (objectId: string) => {
+      const row = this.#rows.get(id);
+      if (row) this.#set(row.job, { objects: [...row.objects, objectId] });
+    };
+    const store = new JobScopedStore(this.store, id, signal, register);
     const throttle = new ProgressThrottle(
       this.#options.progressIntervalMs ?? DEFAULTS.progressIntervalMs,
       async (p) => {
-        const current = this.#jobs.get(id);
+        const current = this.#rows.get(id)?.job;
         if (current?.state === JobState.RUNNING) this.#set(withProgress(current, p));
       },
     );
@@ -277,29 +331,33 @@ export class EmbeddedJobService implements JobService {
     try {
       const config = job.config ?? create(GenerationConfigSchema);
       const result = await this.#options.executor(
-        { id, config, attempt: 1 },
+        { id, config, attempt },
         { signal, report: (p) => throttle.report(p), store },
       );
       signal.throwIfAborted(); // an executor that ignored the abort does not get to succeed
       finish = (current) => succeeded(current, result);
     } catch (error) {
       const why = signal.aborted ? errorMessage(signal.reason) : errorMessage(error);
-      finish = (current) => failed(current, why);
+      // Cut short by a shutdown: back to the queue, the next start runs it again.
+      finish = this.#closed && controller.signal.aborted ? requeued : (current) => failed(current, why);
     } finally {
       deadline.clear();
       await throttle.stop();
     }
-    const current = this.#jobs.get(id);
+    const current = this.#rows.get(id)?.job;
     let keep = new Set<string>();
     if (current?.state === JobState.RUNNING) {
       const ended = finish(current);
-      this.#set(ended);
-      this.#options.metrics?.jobsEnded?.inc({ state: stateName(ended.state) });
-      this.#options.logger?.info('job ended', {
-        jobId: id,
-        state: stateName(ended.state),
-        error: ended.result?.error,
-      });
+      this.#set(ended, { objects: [] });
+      if (isEnded(ended.state)) {
+        this.#options.metrics?.jobsEnded?.inc({ state: stateName(ended.state) });
+        this.#options.logger?.info('job ended', {
+          jobId: id,
+          state: stateName(ended.state),
+          attempt,
+          error: ended.result?.error,
+        });
+      }
       if (ended.state === JobState.SUCCEEDED) keep = resultObjectIds(ended.result);
     }
     await deleteObjects(
@@ -314,13 +372,12 @@ export class EmbeddedJobService implements JobService {
 
   async #sweep(retentionMs: number): Promise<void> {
     const cutoff = Date.now() - retentionMs;
-    for (const [id, job] of this.#jobs) {
-      if (!isEnded(job.state) || updatedAtMs(job) >= cutoff) continue;
-      this.#jobs.delete(id);
+    for (const [id, row] of this.#rows) {
+      if (!isEnded(row.job.state) || updatedAtMs(row.job) >= cutoff) continue;
+      this.#db.delete(id);
+      this.#rows.delete(id);
       this.#notify(id);
-      const key = this.#keyById.get(id);
-      if (key !== undefined) this.#idByKey.delete(key);
-      this.#keyById.delete(id);
+      if (row.idempotencyKey) this.#idByKey.delete(row.idempotencyKey);
     }
     await this.store.deleteOlderThan(new Date(cutoff)).catch((error: unknown) => {
       this.#options.logger?.warn('object retention sweep failed', { error });

@@ -15,6 +15,8 @@ export interface JobRecord {
   objects: string[];
   /** Stream sequence of the job's work-queue message (0 = unknown). */
   seq: number;
+  /** The tenant (API key name) that submitted the job; '' when keys are off. */
+  tenant: string;
 }
 
 interface Wire {
@@ -23,6 +25,8 @@ interface Wire {
   attempt: number;
   objects: string[];
   seq: number;
+  /** Absent in records written before tenants existed. */
+  tenant?: string;
   job: string;
 }
 
@@ -33,6 +37,7 @@ export function encodeRecord(record: JobRecord): Uint8Array {
     attempt: record.attempt,
     objects: record.objects,
     seq: record.seq,
+    tenant: record.tenant,
     job: Buffer.from(toBinary(JobSchema, record.job)).toString('base64'),
   };
   return new TextEncoder().encode(JSON.stringify(wire));
@@ -46,6 +51,7 @@ export function decodeRecord(bytes: Uint8Array): JobRecord {
     attempt: wire.attempt,
     objects: wire.objects,
     seq: wire.seq,
+    tenant: wire.tenant ?? '',
     job: fromBinary(JobSchema, Buffer.from(wire.job, 'base64')),
   };
 }

@@ -22,6 +22,7 @@ import {
   jobNotFound,
   QUEUE_NAME,
   queueFull,
+  scopedIdempotencyKey,
 } from './service-common.ts';
 import type { JobService, JobServiceOptions, ListJobsPage, ListJobsRequest, NatsNames } from './types.ts';
 
@@ -93,10 +94,11 @@ export class NatsJobService implements JobService {
     }
   }
 
-  submit(config: GenerationConfig, idempotencyKey = ''): Promise<Job> {
+  submit(config: GenerationConfig, rawKey = '', tenant = ''): Promise<Job> {
     return this.#guard(async () => {
       this.#assertOpen();
-      checkIdempotencyKey(idempotencyKey);
+      checkIdempotencyKey(rawKey);
+      const idempotencyKey = scopedIdempotencyKey(rawKey, tenant);
       if (idempotencyKey) {
         const known = await this.#jobOfKey(idempotencyKey);
         if (known) return known;
@@ -118,6 +120,7 @@ export class NatsJobService implements JobService {
           attempt: 0,
           objects: [],
           seq: 0,
+          tenant,
         };
         record.seq = await this.#publish(record, idempotencyKey);
         published = true;
@@ -137,12 +140,12 @@ export class NatsJobService implements JobService {
     });
   }
 
-  get(id: string): Promise<Job> {
-    return this.#guard(async () => (await this.#require(id)).record.job);
+  get(id: string, tenant?: string): Promise<Job> {
+    return this.#guard(async () => (await this.#require(id, tenant)).record.job);
   }
 
-  async *watch(id: string, signal?: AbortSignal): AsyncGenerator<Job> {
-    const first = await this.#guard(() => this.#require(id));
+  async *watch(id: string, signal?: AbortSignal, tenant?: string): AsyncGenerator<Job> {
+    const first = await this.#guard(() => this.#require(id, tenant));
     yield first.record.job;
     if (isEnded(first.record.job.state) || signal?.aborted) return;
     let lastRevision = first.revision;
@@ -166,10 +169,10 @@ export class NatsJobService implements JobService {
     }
   }
 
-  cancel(id: string): Promise<Job> {
+  cancel(id: string, tenant?: string): Promise<Job> {
     return this.#guard(async () => {
       for (;;) {
-        const { record, revision } = await this.#require(id);
+        const { record, revision } = await this.#require(id, tenant);
         const { job } = record;
         if (job.state === JobState.CANCELLED) return job;
         if (isEnded(job.state)) {
@@ -200,7 +203,23 @@ export class NatsJobService implements JobService {
       const query = parseListRequest(request);
       const ids: string[] = [];
       for await (const key of await this.#kv.keys('job.*')) ids.push(key.slice('job.'.length));
-      return pageOf(ids, query, async (id) => recordOf(await this.#kv.get(jobKey(id)))?.record.job);
+      return pageOf(ids, query, async (id) => {
+        const record = recordOf(await this.#kv.get(jobKey(id)))?.record;
+        if (request?.tenant !== undefined && record?.tenant !== request.tenant) return undefined;
+        return record?.job;
+      });
+    });
+  }
+
+  /** Reads every job record (the quota check of a tenant; fine for thousands of retained jobs). */
+  countActive(tenant: string): Promise<number> {
+    return this.#guard(async () => {
+      let count = 0;
+      for await (const key of await this.#kv.keys('job.*')) {
+        const record = recordOf(await this.#kv.get(key))?.record;
+        if (record?.tenant === tenant && !isEnded(record.job.state)) count++;
+      }
+      return count;
     });
   }
 
@@ -213,9 +232,10 @@ export class NatsJobService implements JobService {
     await this.#runner.join();
   }
 
-  async #require(id: string): Promise<{ record: JobRecord; revision: number }> {
+  async #require(id: string, tenant?: string): Promise<{ record: JobRecord; revision: number }> {
     const current = isJobId(id) ? recordOf(await this.#kv.get(jobKey(id))) : undefined;
-    if (!current) throw jobNotFound(id);
+    // Another tenant's job answers like an unknown one: ids are not a way to probe.
+    if (!current || (tenant !== undefined && current.record.tenant !== tenant)) throw jobNotFound(id);
     return current;
   }
 

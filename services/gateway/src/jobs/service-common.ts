@@ -42,3 +42,8 @@ export function checkServiceOptions(options: JobServiceOptions, minConcurrency: 
   positive('nats.maxAttempts', options.nats?.maxAttempts, 1);
   positive('nats.replicas', options.nats?.replicas, 1);
 }
+
+/** Idempotency keys are per tenant: two tenants using the same key get two jobs. '' stays ''. */
+export function scopedIdempotencyKey(key: string, tenant: string): string {
+  return key && tenant ? `${tenant}\u0000${key}` : key;
+}

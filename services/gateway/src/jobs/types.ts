@@ -66,6 +66,8 @@ export interface ListJobsRequest {
   pageToken?: string;
   /** Only jobs in this state; UNSPECIFIED (or unset) = all. */
   state?: JobState;
+  /** Only this tenant's jobs; unset = every tenant's (an admin, or API keys off). */
+  tenant?: string;
 }
 
 export interface ListJobsPage {
@@ -78,13 +80,22 @@ export interface JobService {
   readonly mode: 'embedded' | 'nats';
   /** Uploads and results (DownloadAudio reads here). */
   readonly store: ResultStore;
-  /** Queues a job. The same idempotency key returns the first job instead of a new one. */
-  submit(config: GenerationConfig, idempotencyKey?: string): Promise<Job>;
-  get(id: string): Promise<Job>;
+  /**
+   * Queues a job for a tenant ('' when API keys are off). The same idempotency
+   * key (of the same tenant) returns the first job instead of a new one.
+   */
+  submit(config: GenerationConfig, idempotencyKey?: string, tenant?: string): Promise<Job>;
+  /**
+   * `tenant` set: only that tenant's jobs exist for the call (another
+   * tenant's id answers NOT_FOUND, like an unknown one); unset: every job.
+   */
+  get(id: string, tenant?: string): Promise<Job>;
   /** The current state first, then each change; ends when the job ends or the signal aborts. */
-  watch(id: string, signal?: AbortSignal): AsyncIterable<Job>;
-  cancel(id: string): Promise<Job>;
+  watch(id: string, signal?: AbortSignal, tenant?: string): AsyncIterable<Job>;
+  cancel(id: string, tenant?: string): Promise<Job>;
   list(request?: ListJobsRequest): Promise<ListJobsPage>;
+  /** The tenant's jobs that are queued or running (its concurrent-job quota). */
+  countActive(tenant: string): Promise<number>;
   /** Stops taking jobs; running ones get graceMs to finish, then are aborted (NATS: handed back to the queue). */
   close(options?: { graceMs?: number }): Promise<void>;
 }
@@ -107,7 +118,7 @@ export interface JobServiceOptions {
   maxQueued: number;
   /** Largest object (upload or result file). */
   maxObjectBytes: number;
-  /** Embedded: where objects live. NATS: unused. */
+  /** Embedded: where the job database and the objects live. NATS: unused. */
   dataDir: string;
   /** Set to use NATS JetStream instead of the in-process queue. */
   natsUrl?: string;
