@@ -29,6 +29,12 @@ export interface GatewayConfig extends ServiceConfig {
   maxLyricsChars: number;
   /** When set, every public call needs `authorization: Bearer <key>` (or `x-api-key: <key>`). */
   apiKey: string;
+  /** JSON file of API keys, tenants and their limits (a mounted Secret); see tenants.ts. */
+  apiKeysFile: string;
+  /** Ended jobs and stored results are removed after this many hours. */
+  jobRetentionHours: number;
+  /** A job running longer than this ends FAILED. */
+  maxJobRunS: number;
   /** Attempts per stage call: UNAVAILABLE (a replica died) is retried on another replica. */
   stageAttempts: number;
   /** Deadline of one stage call (LM, DiT, VAE), propagated as the gRPC deadline. */
@@ -65,7 +71,15 @@ export const GATEWAY_OPTIONS: OptionTable<Omit<GatewayConfig, keyof ServiceConfi
   maxUploadBytes: intOption('max-upload-bytes', 'largest upload in bytes', 1024, 2 ** 31 - 1),
   maxCaptionChars: intOption('max-caption-chars', 'longest caption', 1, 100_000),
   maxLyricsChars: intOption('max-lyrics-chars', 'longest lyrics', 1, 1_000_000),
-  apiKey: stringOption('api-key', 'API key required on public calls (empty = none)', 'a string', /^.*$/),
+  apiKey: stringOption('api-key', 'an admin API key for public calls (empty = none)', 'a string', /^.*$/),
+  apiKeysFile: stringOption(
+    'api-keys-file',
+    'JSON file of API keys: tenants, admin, rate limits, job quotas (empty = none)',
+    'a file path or empty',
+    /^.*$/,
+  ),
+  jobRetentionHours: intOption('job-retention-hours', 'hours ended jobs and results are kept', 1, 8760),
+  maxJobRunS: intOption('max-job-run-s', 'longest run of one job in seconds', 1, 86_400),
   stageAttempts: intOption('stage-attempts', 'attempts per stage call', 1, 10),
   stageTimeoutMs: intOption('stage-timeout-ms', 'deadline of one stage call', 1000, 3_600_000),
   jobAckWaitMs: intOption('job-ack-wait-ms', 'NATS redelivery delay of an abandoned job', 500, 3_600_000),
@@ -103,6 +117,9 @@ export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gate
     maxCaptionChars: 4096,
     maxLyricsChars: 32_768,
     apiKey: '',
+    apiKeysFile: '',
+    jobRetentionHours: 24,
+    maxJobRunS: 3600,
     stageAttempts: 3,
     stageTimeoutMs: 600_000,
     jobAckWaitMs: 30_000,

@@ -24,7 +24,8 @@ import type { Deployment } from './core/index.ts';
 import { createJobService, type JobService } from './jobs/index.ts';
 import { type GenerateContext, runGeneration } from './orchestrator/generate.ts';
 import { closeStages, connectStages, type StageName, type Stages } from './stages.ts';
-import { checkKey, keyFromHeaders } from './transport/auth.ts';
+import { jobOwner, jobScope, TENANT, Tenants } from './tenants.ts';
+import { keyFromHeaders } from './transport/auth.ts';
 import { toStatus } from './transport/errors.ts';
 import { gatewayHttp } from './transport/http.ts';
 import { type HttpRequest, header } from './transport/node-http.ts';
@@ -68,9 +69,14 @@ export function gatewayService(
   stages: Stages,
   jobs: JobService,
   generate: GenerateContext,
+  tenants: Tenants,
 ): Partial<ServiceImpl<typeof GatewayService>> {
   return {
     async *generate(req, ctx) {
+      const tenant = ctx.values.get(TENANT);
+      if (tenant) tenants.checkQuota(tenant, await jobs.countActive(tenant.name).catch(() => 0));
+      const generating = tenant ? tenants.startGenerate(tenant) : () => {};
+      ctx.signal.addEventListener('abort', generating, { once: true });
       const events: Progress[] = [];
       let wake: (() => void) | undefined;
       let finished = false;
@@ -84,6 +90,7 @@ export function gatewayService(
         ctx.signal,
       ).finally(() => {
         finished = true;
+        generating();
         wake?.();
       });
       run.catch(() => {});
@@ -104,31 +111,49 @@ export function gatewayService(
       yield create(GenerateResponseSchema, { event: { case: 'result', value: result } });
     },
 
-    async submitJob(req) {
+    async submitJob(req, ctx) {
+      const tenant = ctx.values.get(TENANT);
+      const submit = () =>
+        jobs.submit(
+          req.config ?? ({} as GenerationConfig),
+          req.idempotencyKey || undefined,
+          jobOwner(tenant),
+        );
       try {
         return {
-          job: await jobs.submit(req.config ?? ({} as GenerationConfig), req.idempotencyKey || undefined),
+          job: await (tenant
+            ? tenants.admitJob(tenant, () => jobs.countActive(tenant.name), submit)
+            : submit()),
         };
       } catch (error) {
         throw toStatus(error);
       }
     },
-    async getJob(req) {
-      return { job: await jobs.get(req.id).catch((e) => Promise.reject(toStatus(e))) };
+    async getJob(req, ctx) {
+      const scope = jobScope(ctx.values.get(TENANT));
+      return { job: await jobs.get(req.id, scope).catch((e) => Promise.reject(toStatus(e))) };
     },
     async *watchJob(req, ctx) {
       try {
-        for await (const job of jobs.watch(req.id, ctx.signal)) yield { job };
+        const scope = jobScope(ctx.values.get(TENANT));
+        for await (const job of jobs.watch(req.id, ctx.signal, scope)) yield { job };
       } catch (error) {
         throw toStatus(error);
       }
     },
-    async cancelJob(req) {
-      return { job: await jobs.cancel(req.id).catch((e) => Promise.reject(toStatus(e))) };
+    async cancelJob(req, ctx) {
+      const scope = jobScope(ctx.values.get(TENANT));
+      return { job: await jobs.cancel(req.id, scope).catch((e) => Promise.reject(toStatus(e))) };
     },
-    async listJobs(req) {
+    async listJobs(req, ctx) {
       try {
-        return await jobs.list({ pageSize: req.pageSize, pageToken: req.pageToken, state: req.state });
+        const tenant = jobScope(ctx.values.get(TENANT));
+        return await jobs.list({
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+          state: req.state,
+          ...(tenant === undefined ? {} : { tenant }),
+        });
       } catch (error) {
         throw toStatus(error);
       }
@@ -227,28 +252,34 @@ function modelNames(stages: Stages): () => Promise<{ dit: string; lm: string }> 
   };
 }
 
-/** The optional API-key check; health stays open for probes. */
-function apiKeyCheck(apiKey: string): Interceptor {
+/** The API-key check and the per-key rate limit; health and reflection stay open (probes, tools). */
+function tenantCheck(tenants: Tenants): Interceptor {
   return (next) => async (req) => {
-    if (req.service.typeName !== Health.typeName) {
-      checkKey(
-        apiKey,
-        keyFromHeaders((name) => req.header.get(name)),
-      );
-    }
+    if (OPEN_SERVICES.has(req.service.typeName)) return next(req);
+    const tenant = tenants.check(keyFromHeaders((name) => req.header.get(name)));
+    await tenants.takeRequest(tenant);
+    req.contextValues.set(TENANT, tenant);
     return next(req);
   };
 }
+
+const OPEN_SERVICES = new Set([
+  Health.typeName,
+  'grpc.reflection.v1.ServerReflection',
+  'grpc.reflection.v1alpha.ServerReflection',
+]);
 
 export function gatewaySpec(): ServiceSpec<GatewayConfig> {
   let stages: Stages | undefined;
   let jobs: JobService | undefined;
   let generate: GenerateContext | undefined;
+  let tenants: Tenants | undefined;
   return {
     name: 'gateway',
     grpcServices: [GatewayService.typeName],
     start: async (context) => {
       const { config, logger, metrics } = context;
+      tenants = Tenants.load(config);
       stages = connectStages(config);
       const limits = { maxBytes: config.maxUploadBytes };
       const deployment = deploymentSource(context, stages);
@@ -278,6 +309,8 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
         // Results can be far larger than uploads: 600 s of 32-bit float WAV is 230 MB.
         maxObjectBytes: Math.max(config.maxUploadBytes, RESULT_OBJECT_BYTES),
         dataDir: config.dataDir,
+        retentionMs: config.jobRetentionHours * 3600_000,
+        maxRunMs: config.maxJobRunS * 1000,
         ...(config.natsUrl ? { natsUrl: config.natsUrl, nats: { ackWaitMs: config.jobAckWaitMs } } : {}),
         logger,
         metrics: { queueDepth: metrics.queueDepth, queueRejected: metrics.queueRejected },
@@ -286,25 +319,26 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
       logger.info('jobs ready', { mode: jobs.mode, dataDir: config.natsUrl ? undefined : config.dataDir });
     },
     routes: (router, context) => {
-      if (!stages || !jobs || !generate)
+      if (!stages || !jobs || !generate || !tenants)
         throw new ConnectError('gateway started without its parts', Code.Internal);
-      router.service(GatewayService, gatewayService(context, stages, jobs, generate));
+      router.service(GatewayService, gatewayService(context, stages, jobs, generate, tenants));
     },
     http: (connect, context) => {
       if (!jobs || !generate) throw new ConnectError('gateway started without its parts', Code.Internal);
-      const { apiKey, maxUploadBytes } = context.config;
-      const authorize = (req: HttpRequest) =>
-        checkKey(
-          apiKey,
-          keyFromHeaders((n) => header(req, n)),
-        );
+      const { maxUploadBytes } = context.config;
+      const keys = tenants;
+      // One rule for every entry point: a key names a tenant (tenants.ts); keys off = open.
+      const authenticate = (given: string | undefined) => (keys?.enabled ? keys.check(given) : undefined);
+      const authorize = (req: HttpRequest) => {
+        authenticate(keyFromHeaders((n) => header(req, n)));
+      };
       const upload = { maxBytes: maxUploadBytes, audioLimits: generate.audioLimits };
       return gatewayHttp(connect, context, [
         objectRoutes({ store: jobs.store, upload, authorize }),
         restRoutes({
           jobs,
           stages: generate.stages,
-          apiKey,
+          authenticate,
           maxJobs: context.config.maxJobs,
           upload,
           models: modelNames(generate.stages),
@@ -312,7 +346,7 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
         playgroundRoute(PLAYGROUND_DIR, context.config.playground === 'on', context.logger),
       ]);
     },
-    interceptors: (context) => (context.config.apiKey ? [apiKeyCheck(context.config.apiKey)] : []),
+    interceptors: () => (tenants?.enabled ? [tenantCheck(tenants)] : []),
     stop: async (context) => {
       await jobs?.close({ graceMs: context.config.shutdownGraceMs });
       if (stages) closeStages(stages);

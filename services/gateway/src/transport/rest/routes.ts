@@ -13,7 +13,8 @@ import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { JobService } from '../../jobs/index.ts';
 import type { Stages } from '../../stages.ts';
-import { checkKey, keyFromHeaders } from '../auth.ts';
+import { jobOwner, jobScope, type Tenant } from '../../tenants.ts';
+import { keyFromHeaders } from '../auth.ts';
 import { httpStatusOf, toStatus } from '../errors.ts';
 import type { HttpRoute } from '../http.ts';
 import { type HttpRequest, type HttpResponse, header, pathOf, queryOf, sendJson } from '../node-http.ts';
@@ -26,7 +27,11 @@ import { officialResult, officialStatus, progressText, type ResultContext } from
 export interface RestOptions {
   jobs: JobService;
   stages: Stages;
-  apiKey: string;
+  /**
+   * The caller's tenant for a key (tenants.ts): throws UNAUTHENTICATED for a
+   * missing or wrong key; undefined when keys are off (every job visible).
+   */
+  authenticate: (given: string | undefined) => Tenant | undefined;
   maxJobs: number;
   upload: Omit<UploadOptions, 'filename'>;
   /** Names reported in results and /v1/models. */
@@ -62,22 +67,23 @@ function sendDetail(req: HttpRequest, res: HttpResponse, error: unknown): void {
 }
 
 /** Body routes take the key as ai_token too; GET routes only in headers (as the official server). */
-function authorize(req: HttpRequest, apiKey: string, aiToken?: JsonValue): void {
+function authorize(req: HttpRequest, o: RestOptions, aiToken?: JsonValue): Tenant | undefined {
   const fromHeader = keyFromHeaders((n) => header(req, n));
-  checkKey(apiKey, fromHeader ?? (typeof aiToken === 'string' ? aiToken : undefined));
+  return o.authenticate(fromHeader ?? (typeof aiToken === 'string' ? aiToken : undefined));
 }
 
 async function releaseTask(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
   // A key in the headers is checked before any file is stored; ai_token once the form is read.
   const headerKey = keyFromHeaders((n) => header(req, n));
-  if (headerKey !== undefined) checkKey(o.apiKey, headerKey);
+  if (headerKey !== undefined) o.authenticate(headerKey);
   const body = await readRestBody(req, {
     store: o.jobs.store,
     options: o.upload,
     fileFields: Object.keys(FILE_FIELDS),
   });
+  let tenant: Tenant | undefined;
   try {
-    authorize(req, o.apiKey, body.fields.ai_token);
+    tenant = authorize(req, o, body.fields.ai_token);
   } catch (error) {
     for (const stored of Object.values(body.files)) await o.jobs.store.deleteObject(stored.objectId);
     throw error;
@@ -87,7 +93,7 @@ async function releaseTask(req: HttpRequest, res: HttpResponse, o: RestOptions):
     json[FILE_FIELDS[field as keyof typeof FILE_FIELDS]] = { object_id: stored.objectId };
   }
   const config = decodeJson(GenerationConfigSchema, json);
-  const job = await o.jobs.submit(config);
+  const job = await o.jobs.submit(config, undefined, jobOwner(tenant));
   const queued = await o.jobs.list({ state: JobState.QUEUED, pageSize: 100 });
   const position = Math.max(1, queued.jobs.findIndex((j) => j.id === job.id) + 1 || queued.jobs.length);
   wrap(res, { task_id: job.id, status: 'queued', queue_position: position });
@@ -112,12 +118,12 @@ function taskIds(value: JsonValue | undefined): string[] {
 
 async function queryResult(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
   const body = await readRestBody(req, { store: o.jobs.store, options: o.upload, fileFields: [] });
-  authorize(req, o.apiKey, body.fields.ai_token);
+  const scope = jobScope(authorize(req, o, body.fields.ai_token));
   const models = await o.models();
   const context: ResultContext = { env: 'production', ditModel: models.dit, lmModel: models.lm };
   const data = [];
   for (const id of taskIds(body.fields.task_id_list)) {
-    const job = await o.jobs.get(id).catch((error: unknown) => {
+    const job = await o.jobs.get(id, scope).catch((error: unknown) => {
       if (toStatus(error).code === Code.NotFound) return undefined;
       throw error;
     });
@@ -136,7 +142,7 @@ async function queryResult(req: HttpRequest, res: HttpResponse, o: RestOptions):
 }
 
 async function audio(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
-  authorize(req, o.apiKey);
+  authorize(req, o);
   const path = queryOf(req).get('path') ?? '';
   const match = /^([\w-]+)(?:\.(mp3|wav|flac|ogg))?$/.exec(path);
   if (!match) {
@@ -151,12 +157,12 @@ async function audio(req: HttpRequest, res: HttpResponse, o: RestOptions): Promi
   }
 }
 
-async function stats(o: RestOptions) {
+async function stats(o: RestOptions, tenant: string | undefined) {
   const counts = { total: 0, queued: 0, running: 0, succeeded: 0, failed: 0 };
   const durations: number[] = [];
   let pageToken = '';
   do {
-    const page = await o.jobs.list({ pageSize: 100, pageToken });
+    const page = await o.jobs.list({ pageSize: 100, pageToken, ...(tenant === undefined ? {} : { tenant }) });
     for (const job of page.jobs) {
       counts.total++;
       if (job.state === JobState.QUEUED) counts.queued++;
@@ -185,7 +191,7 @@ function numberOrUndefined(value: JsonValue | undefined): number | undefined {
 
 async function formatInput(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
   const { fields } = await readRestBody(req, { store: o.jobs.store, options: o.upload, fileFields: [] });
-  authorize(req, o.apiKey, fields.ai_token);
+  authorize(req, o, fields.ai_token);
   let params: JsonObject = {};
   if (typeof fields.param_obj === 'string') params = JSON.parse(fields.param_obj) as JsonObject;
   else if (fields.param_obj && typeof fields.param_obj === 'object' && !Array.isArray(fields.param_obj))
@@ -222,7 +228,7 @@ async function formatInput(req: HttpRequest, res: HttpResponse, o: RestOptions):
 
 async function randomSample(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
   const { fields } = await readRestBody(req, { store: o.jobs.store, options: o.upload, fileFields: [] });
-  authorize(req, o.apiKey, fields.ai_token);
+  authorize(req, o, fields.ai_token);
   const type = String(fields.sample_type ?? 'simple_mode');
   const answer = await o.stages.lm.createSample(
     { query: '', instrumental: false },
@@ -254,13 +260,12 @@ const ROUTES: Record<string, Handler> = {
   'GET /v1/audio': audio,
   'HEAD /v1/audio': audio,
   'GET /v1/models': async (req, res, o) => {
-    authorize(req, o.apiKey);
+    authorize(req, o);
     const { dit } = await o.models();
     wrap(res, { models: [{ name: dit, is_default: true }], default_model: dit });
   },
   'GET /v1/stats': async (req, res, o) => {
-    authorize(req, o.apiKey);
-    wrap(res, await stats(o));
+    wrap(res, await stats(o, jobScope(authorize(req, o))));
   },
   'GET /health': async (_req, res) => wrap(res, { status: 'ok', service: 'ACE-Step API', version: '1.0' }),
   'POST /format_input': formatInput,
