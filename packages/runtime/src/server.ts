@@ -17,6 +17,7 @@ import { continueIfExpected, createDualProtocolServer, type NodeHandler } from '
 import { HealthRegistry, healthService, ServingStatus } from './health.ts';
 import { createLogger, type Logger, withRequestScope } from './logger.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
+import { registerReflection } from './reflection.ts';
 
 /** HTTP/2 flow-control window: large enough that 1 MiB tensor chunks stream without stalls. */
 const FLOW_CONTROL_WINDOW = 16 << 20;
@@ -185,6 +186,7 @@ export async function startService<C extends ServiceConfig>(
       router.service(Health, healthService(context.health));
       router.service(DiagnosticsService, diagnosticsService(context));
       spec.routes(router, context);
+      registerReflection(router);
     },
     interceptors: [observe(context, inFlight), ...(spec.interceptors?.(context) ?? [])],
     // Tensors and PCM do not compress; gzip would cost more CPU than it saves.
