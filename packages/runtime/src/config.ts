@@ -33,6 +33,8 @@ export interface ServiceConfig {
    */
   maxConnectionAgeMs: number;
   logLevel: LogLevel;
+  /** OTLP/HTTP collector for traces (http://collector:4318); '' = tracing off. */
+  otlpEndpoint: string;
 }
 
 export interface Option<T> {
@@ -98,6 +100,12 @@ export const SERVICE_OPTIONS = {
     'log level',
     'debug, info, warn or error',
     /^(debug|info|warn|error)$/,
+  ),
+  otlpEndpoint: stringOption<string>(
+    'otlp-endpoint',
+    'OTLP/HTTP collector for traces (also OTEL_EXPORTER_OTLP_ENDPOINT; empty = off)',
+    'an http(s):// URL or empty',
+    /^(https?:\/\/[\w.:@/[\]-]+)?$/,
   ),
 } satisfies OptionTable<ServiceConfig>;
 
@@ -189,5 +197,6 @@ export function defaultServiceConfig(ports: { port: number; metricsPort: number 
     shutdownGraceMs: 30_000,
     maxConnectionAgeMs: 300_000,
     logLevel: 'info',
+    otlpEndpoint: process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? '',
   };
 }

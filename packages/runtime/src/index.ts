@@ -13,4 +13,5 @@ export * from './service-info.ts';
 export * from './stage-client.ts';
 export * from './tensor.ts';
 export * from './tensor-stream.ts';
+export * from './tracing.ts';
 export * from './work-queue.ts';

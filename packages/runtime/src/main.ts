@@ -10,6 +10,7 @@ import {
   type ServiceConfig,
 } from './config.ts';
 import { type RunningService, type ServiceSpec, startService } from './server.ts';
+import { startTracing } from './tracing.ts';
 
 /** Runs a service whose config is the common one, or a superset with extra options. */
 export async function runServiceMain<C extends ServiceConfig>(
@@ -34,15 +35,22 @@ export async function runServiceMain<C extends ServiceConfig>(
     process.exitCode = 2;
     return undefined;
   }
+  const tracing = config.otlpEndpoint
+    ? startTracing({ service: spec.name, endpoint: config.otlpEndpoint })
+    : undefined;
   const service = await startService(spec, config);
+  if (tracing) service.context.logger.info('tracing on', { otlpEndpoint: config.otlpEndpoint });
   const onSignal = (signal: NodeJS.Signals) => {
-    service.shutdown(signal).then(
-      () => process.exit(0),
-      (error) => {
-        service.context.logger.error('shutdown failed', { error });
-        process.exit(1);
-      },
-    );
+    service
+      .shutdown(signal)
+      .then(() => tracing?.shutdown())
+      .then(
+        () => process.exit(0),
+        (error) => {
+          service.context.logger.error('shutdown failed', { error });
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);

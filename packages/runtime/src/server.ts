@@ -18,6 +18,7 @@ import { HealthRegistry, healthService, ServingStatus } from './health.ts';
 import { createLogger, type Logger, withRequestScope } from './logger.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
 import { registerReflection } from './reflection.ts';
+import { tracingInterceptor } from './tracing.ts';
 
 /** HTTP/2 flow-control window: large enough that 1 MiB tensor chunks stream without stalls. */
 const FLOW_CONTROL_WINDOW = 16 << 20;
@@ -188,7 +189,7 @@ export async function startService<C extends ServiceConfig>(
       spec.routes(router, context);
       registerReflection(router);
     },
-    interceptors: [observe(context, inFlight), ...(spec.interceptors?.(context) ?? [])],
+    interceptors: [observe(context, inFlight), tracingInterceptor(), ...(spec.interceptors?.(context) ?? [])],
     // Tensors and PCM do not compress; gzip would cost more CPU than it saves.
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,

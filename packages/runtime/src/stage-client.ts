@@ -16,6 +16,7 @@ import {
 import { type CallOptions, type Client, Code, ConnectError } from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
 import { currentRequestId } from './logger.ts';
+import { traceHeaders } from './tracing.ts';
 
 export interface StageClientOptions {
   /**
@@ -86,6 +87,7 @@ function prepare(options: CallOptions | undefined): Call {
   const metadata = new grpc.Metadata();
   const requestId = currentRequestId();
   if (requestId) metadata.set('x-request-id', requestId);
+  for (const [key, value] of Object.entries(traceHeaders())) metadata.set(key, value);
   if (options?.headers) {
     for (const [key, value] of new Headers(options.headers)) metadata.set(key, value);
   }

@@ -16,7 +16,14 @@ import {
   WarmupResponseSchema,
 } from '@acestep/proto/gateway';
 import { Health } from '@acestep/proto/health';
-import { buildServiceInfo, type ServiceContext, type ServiceSpec } from '@acestep/runtime';
+import {
+  buildServiceInfo,
+  contextFromTraceparent,
+  inSpan,
+  type ServiceContext,
+  type ServiceSpec,
+  traceHeaders,
+} from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor, type ServiceImpl } from '@connectrpc/connect';
 import type { GatewayConfig } from './config.ts';
@@ -114,11 +121,11 @@ export function gatewayService(
     async submitJob(req, ctx) {
       const tenant = ctx.values.get(TENANT);
       const submit = () =>
-        jobs.submit(
-          req.config ?? ({} as GenerationConfig),
-          req.idempotencyKey || undefined,
-          jobOwner(tenant),
-        );
+        jobs.submit(req.config ?? ({} as GenerationConfig), req.idempotencyKey || undefined, {
+          tenant: jobOwner(tenant),
+          // The job's run continues this call's trace, whenever and wherever it runs.
+          traceparent: traceHeaders().traceparent ?? '',
+        });
       try {
         return {
           job: await (tenant
@@ -294,7 +301,12 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
       jobs = await createJobService({
         executor: async (job, ctx) => {
           try {
-            return await runGeneration({ ...base, store: ctx.store }, job.config, ctx.report, ctx.signal);
+            return await inSpan(
+              'acestep.job.run',
+              { 'acestep.job.id': job.id, 'acestep.job.attempt': job.attempt },
+              () => runGeneration({ ...base, store: ctx.store }, job.config, ctx.report, ctx.signal),
+              contextFromTraceparent(job.traceparent),
+            );
           } catch (error) {
             const e = toStatus(error);
             return create(GenerationResultSchema, {

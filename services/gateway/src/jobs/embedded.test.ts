@@ -107,8 +107,8 @@ describe('embedded job service', () => {
     const t = testExecutor();
     const jobs = await EmbeddedJobService.start(options(t.executor, { concurrency: 1 }));
     try {
-      const a = await jobs.submit(config('hold-a'), 'same-key', 'alice');
-      const b = await jobs.submit(config('song-b'), 'same-key', 'bob');
+      const a = await jobs.submit(config('hold-a'), 'same-key', { tenant: 'alice' });
+      const b = await jobs.submit(config('song-b'), 'same-key', { tenant: 'bob' });
       assert.notEqual(a.id, b.id, 'idempotency keys are per tenant');
       await assert.rejects(jobs.get(a.id, 'bob'), /not found/);
       await assert.rejects(jobs.cancel(a.id, 'bob'), /not found/);

@@ -52,6 +52,7 @@ import {
   type JobServiceOptions,
   type ListJobsPage,
   type ListJobsRequest,
+  type SubmitMeta,
 } from './types.ts';
 
 interface Run {
@@ -99,7 +100,8 @@ export class EmbeddedJobService implements JobService {
     return service;
   }
 
-  async submit(config: GenerationConfig, idempotencyKey = '', tenant = ''): Promise<Job> {
+  async submit(config: GenerationConfig, idempotencyKey = '', meta: SubmitMeta = {}): Promise<Job> {
+    const tenant = meta.tenant ?? '';
     this.#assertOpen();
     checkIdempotencyKey(idempotencyKey);
     const key = scopedIdempotencyKey(idempotencyKey, tenant);
@@ -121,7 +123,8 @@ export class EmbeddedJobService implements JobService {
       return this.get(raced);
     }
     const job = newJob(newJobId(), prepared.config);
-    this.#put({ job, tenant, attempts: 0, idempotencyKey: key, objects: [] });
+    const traceparent = meta.traceparent ?? '';
+    this.#put({ job, tenant, attempts: 0, idempotencyKey: key, objects: [], traceparent });
     if (key) this.#idByKey.set(key, job.id);
     this.#waiting.push(job.id);
     this.#pump();
@@ -303,13 +306,14 @@ export class EmbeddedJobService implements JobService {
     const attempt = row.attempts + 1;
     this.#set(running(row.job), { attempts: attempt, objects: [] });
     this.#options.logger?.info('job started', { jobId: id, attempt });
-    run.done = this.#execute(row.job, attempt, controller).finally(() => {
+    run.done = this.#execute(row, attempt, controller).finally(() => {
       this.#running.delete(id);
       this.#pump();
     });
   }
 
-  async #execute(job: Job, attempt: number, controller: AbortController): Promise<void> {
+  async #execute(row: JobRow, attempt: number, controller: AbortController): Promise<void> {
+    const { job, traceparent } = row;
     const { id } = job;
     const deadline = runDeadline(this.#options.maxRunMs ?? DEFAULTS.maxRunMs);
     const signal = AbortSignal.any([controller.signal, deadline.signal]);
@@ -331,7 +335,7 @@ export class EmbeddedJobService implements JobService {
     try {
       const config = job.config ?? create(GenerationConfigSchema);
       const result = await this.#options.executor(
-        { id, config, attempt },
+        { id, config, attempt, traceparent },
         { signal, report: (p) => throttle.report(p), store },
       );
       signal.throwIfAborted(); // an executor that ignored the abort does not get to succeed

@@ -23,6 +23,8 @@ export interface JobRow {
   idempotencyKey: string;
   /** Objects the current attempt stored (deleted if the attempt does not succeed). */
   objects: string[];
+  /** W3C traceparent of the submitting call ('' = none). */
+  traceparent: string;
 }
 
 const SCHEMA = `
@@ -34,6 +36,7 @@ CREATE TABLE IF NOT EXISTS jobs (
   attempts INTEGER NOT NULL,
   idem_key TEXT,
   objects TEXT NOT NULL,
+  traceparent TEXT NOT NULL,
   job BLOB NOT NULL
 ) STRICT;
 CREATE UNIQUE INDEX IF NOT EXISTS jobs_idem ON jobs (idem_key) WHERE idem_key IS NOT NULL;
@@ -74,13 +77,15 @@ export class JobDb {
       throw error;
     }
     this.#upsert = this.#db.prepare(
-      `INSERT INTO jobs (id, tenant, state, updated_ms, attempts, idem_key, objects, job)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO jobs (id, tenant, state, updated_ms, attempts, idem_key, objects, traceparent, job)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms,
          attempts = excluded.attempts, objects = excluded.objects, job = excluded.job`,
     );
     this.#delete = this.#db.prepare('DELETE FROM jobs WHERE id = ?');
-    this.#all = this.#db.prepare('SELECT tenant, attempts, idem_key, objects, job FROM jobs ORDER BY id');
+    this.#all = this.#db.prepare(
+      'SELECT tenant, attempts, idem_key, objects, traceparent, job FROM jobs ORDER BY id',
+    );
   }
 
   put(row: JobRow, updatedMs: number): void {
@@ -92,6 +97,7 @@ export class JobDb {
       row.attempts,
       row.idempotencyKey || null,
       JSON.stringify(row.objects),
+      row.traceparent,
       toBinary(JobSchema, row.job),
     );
   }
@@ -108,6 +114,7 @@ export class JobDb {
       attempts: Number(r.attempts),
       idempotencyKey: (r.idem_key as string | null) ?? '',
       objects: JSON.parse(r.objects as string) as string[],
+      traceparent: r.traceparent as string,
     }));
   }
 

@@ -17,6 +17,8 @@ export interface JobRecord {
   seq: number;
   /** The tenant (API key name) that submitted the job; '' when keys are off. */
   tenant: string;
+  /** W3C traceparent of the submitting call ('' = none). */
+  traceparent: string;
 }
 
 interface Wire {
@@ -27,6 +29,7 @@ interface Wire {
   seq: number;
   /** Absent in records written before tenants existed. */
   tenant?: string;
+  traceparent?: string;
   job: string;
 }
 
@@ -38,6 +41,7 @@ export function encodeRecord(record: JobRecord): Uint8Array {
     objects: record.objects,
     seq: record.seq,
     tenant: record.tenant,
+    traceparent: record.traceparent,
     job: Buffer.from(toBinary(JobSchema, record.job)).toString('base64'),
   };
   return new TextEncoder().encode(JSON.stringify(wire));
@@ -52,6 +56,7 @@ export function decodeRecord(bytes: Uint8Array): JobRecord {
     objects: wire.objects,
     seq: wire.seq,
     tenant: wire.tenant ?? '',
+    traceparent: wire.traceparent ?? '',
     job: fromBinary(JobSchema, Buffer.from(wire.job, 'base64')),
   };
 }

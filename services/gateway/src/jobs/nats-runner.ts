@@ -297,7 +297,12 @@ export class NatsRunner {
     let handBack = false;
     try {
       const result = await this.#options.executor(
-        { id, config: claimed.job.config ?? create(GenerationConfigSchema), attempt: claimed.attempt },
+        {
+          id,
+          config: claimed.job.config ?? create(GenerationConfigSchema),
+          attempt: claimed.attempt,
+          traceparent: claimed.traceparent,
+        },
         { signal, report: (p) => throttle.report(p), store },
       );
       signal.throwIfAborted(); // an executor that ignored the abort does not get to succeed

@@ -174,7 +174,7 @@ describe('NATS job service', () => {
       const end = (await collect(jobs.watch(job.id))).at(-1);
       assert.equal(end?.state, JobState.SUCCEEDED);
       // The same job message again, as a redelivery after a lost ack would bring it.
-      const record = { job, owner: '', attempt: 0, objects: [], seq: 0, tenant: '' };
+      const record = { job, owner: '', attempt: 0, objects: [], seq: 0, tenant: '', traceparent: '' };
       await jetstream(nc).publish(names.subject, encodeRecord(record), { msgID: `${job.id}-again` });
       await jetstream(nc).publish(names.subject, 'not a job'); // dropped (term), not retried
       const marker = await jobs.submit(config('song-after'));

@@ -24,7 +24,14 @@ import {
   queueFull,
   scopedIdempotencyKey,
 } from './service-common.ts';
-import type { JobService, JobServiceOptions, ListJobsPage, ListJobsRequest, NatsNames } from './types.ts';
+import type {
+  JobService,
+  JobServiceOptions,
+  ListJobsPage,
+  ListJobsRequest,
+  NatsNames,
+  SubmitMeta,
+} from './types.ts';
 
 /** An idempotency key whose job never got recorded (its submitter died) is taken over after this. */
 const KEY_GRACE_MS = 10_000;
@@ -94,7 +101,8 @@ export class NatsJobService implements JobService {
     }
   }
 
-  submit(config: GenerationConfig, rawKey = '', tenant = ''): Promise<Job> {
+  submit(config: GenerationConfig, rawKey = '', meta: SubmitMeta = {}): Promise<Job> {
+    const tenant = meta.tenant ?? '';
     return this.#guard(async () => {
       this.#assertOpen();
       checkIdempotencyKey(rawKey);
@@ -121,6 +129,7 @@ export class NatsJobService implements JobService {
           objects: [],
           seq: 0,
           tenant,
+          traceparent: meta.traceparent ?? '',
         };
         record.seq = await this.#publish(record, idempotencyKey);
         published = true;

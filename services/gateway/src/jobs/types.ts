@@ -56,9 +56,17 @@ export interface ExecutorContext {
  * than once for one job if a replica dies mid-run (at-least-once delivery).
  */
 export type JobExecutor = (
-  job: { id: string; config: GenerationConfig; attempt: number },
+  job: { id: string; config: GenerationConfig; attempt: number; traceparent: string },
   ctx: ExecutorContext,
 ) => Promise<GenerationResult>;
+
+/** Who submitted a job, kept with it. */
+export interface SubmitMeta {
+  /** The tenant (API key name); '' or unset when keys are off. */
+  tenant?: string;
+  /** W3C traceparent of the submitting call: the job's run continues that trace. */
+  traceparent?: string;
+}
 
 export interface ListJobsRequest {
   /** 0 (or unset) = 20; 1..100. */
@@ -81,10 +89,10 @@ export interface JobService {
   /** Uploads and results (DownloadAudio reads here). */
   readonly store: ResultStore;
   /**
-   * Queues a job for a tenant ('' when API keys are off). The same idempotency
-   * key (of the same tenant) returns the first job instead of a new one.
+   * Queues a job. The same idempotency key (of the same tenant) returns the
+   * first job instead of a new one.
    */
-  submit(config: GenerationConfig, idempotencyKey?: string, tenant?: string): Promise<Job>;
+  submit(config: GenerationConfig, idempotencyKey?: string, meta?: SubmitMeta): Promise<Job>;
   /**
    * `tenant` set: only that tenant's jobs exist for the call (another
    * tenant's id answers NOT_FOUND, like an unknown one); unset: every job.

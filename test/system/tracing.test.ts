@@ -1,0 +1,122 @@
+// One trace from the client through gateway → LM → DiT → VAE: the four
+// services run as real servers on loopback sockets inside this process, so one
+// in-memory exporter (the OpenTelemetry SDK's own) sees every span. The client
+// sends a W3C traceparent; a Generate call and a job (whose run happens later,
+// from the job store) must each stay in the caller's trace.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { connectClient } from '@acestep/cli/client';
+import { AudioFormat, GatewayService, type GenerationConfigSchema, JobState } from '@acestep/proto/gateway';
+import {
+  defaultServiceConfig,
+  type RunningService,
+  startService,
+  startTracing,
+  type Tracing,
+} from '@acestep/runtime';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
+import { defaultDitConfig } from '../../services/dit/src/config.ts';
+import { ditSpec } from '../../services/dit/src/service.ts';
+import { defaultGatewayConfig } from '../../services/gateway/src/config.ts';
+import { gatewaySpec } from '../../services/gateway/src/service.ts';
+import { lmDefaults } from '../../services/lm/src/config.ts';
+import { lmSpec } from '../../services/lm/src/service.ts';
+import { vaeSpec } from '../../services/vae/src/service.ts';
+
+const config: MessageInitShape<typeof GenerationConfigSchema> = {
+  caption: 'traced',
+  lyrics: '[Instrumental]',
+  audioDuration: 10,
+  useRandomSeed: false,
+  seed: 5n,
+  useLlmThinking: true,
+  audioFormat: AudioFormat.WAV,
+};
+
+const ports = { port: 0, metricsPort: 0 };
+
+describe('traces', () => {
+  const exporter = new InMemorySpanExporter();
+  let tracing: Tracing;
+  const services: RunningService[] = [];
+  let gateway: RunningService;
+  let dataDir = '';
+  before(async () => {
+    tracing = startTracing({ service: 'test', processors: [new SimpleSpanProcessor({ exporter })] });
+    dataDir = await mkdtemp(join(tmpdir(), 'acestep-trace-'));
+    const lm = await startService(lmSpec(), lmDefaults(defaultServiceConfig(ports)));
+    const dit = await startService(ditSpec(), { ...defaultDitConfig(), ...ports });
+    const vae = await startService(vaeSpec(), defaultServiceConfig(ports));
+    services.push(lm, dit, vae);
+    gateway = await startService(gatewaySpec(), {
+      ...defaultGatewayConfig(),
+      ...ports,
+      dataDir,
+      lmTarget: `127.0.0.1:${lm.port}`,
+      ditTarget: `127.0.0.1:${dit.port}`,
+      vaeTarget: `127.0.0.1:${vae.port}`,
+    });
+    services.push(gateway);
+  });
+  after(async () => {
+    for (const service of services.reverse()) await service.shutdown('test done');
+    await tracing?.shutdown();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const newTrace = () => {
+    const traceId = randomBytes(16).toString('hex');
+    return { traceId, traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` };
+  };
+  const servicesIn = (spans: ReadableSpan[]) => new Set(spans.map((s) => s.name.split('/')[0]));
+
+  it('a Generate call spans gateway → LM → DiT → VAE with the caller’s trace id', async () => {
+    const { traceId, traceparent } = newTrace();
+    const client = connectClient(GatewayService, `127.0.0.1:${gateway.port}`, { traceparent });
+    for await (const res of client.generate({ config })) {
+      if (res.event.case === 'result') assert.equal(res.event.value.success, true, res.event.value.error);
+    }
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    const names = servicesIn(spans);
+    for (const service of [
+      'acestep.v1.GatewayService',
+      'acestep.lm.v1.LmService',
+      'acestep.dit.v1.DitService',
+      'acestep.vae.v1.VaeService',
+    ]) {
+      assert.ok(names.has(service), `${service} in the trace; got ${[...names].join(', ')}`);
+    }
+    const root = spans.find((s) => s.name === 'acestep.v1.GatewayService/Generate');
+    assert.equal(root?.parentSpanContext?.spanId, traceparent.split('-')[2], 'continues the caller');
+    for (const span of spans.filter((s) => s !== root))
+      assert.equal(span.parentSpanContext?.spanId, root?.spanContext().spanId, `${span.name} is a child`);
+  });
+
+  it('a job runs in the trace of its SubmitJob call', async () => {
+    const { traceId, traceparent } = newTrace();
+    const client = connectClient(GatewayService, `127.0.0.1:${gateway.port}`, { traceparent });
+    const { job } = await client.submitJob({ config });
+    for await (const { job: seen } of connectClient(GatewayService, `127.0.0.1:${gateway.port}`).watchJob({
+      id: job!.id,
+    })) {
+      if (seen?.state === JobState.FAILED) assert.fail(seen.result?.error);
+    }
+    const spans = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === traceId);
+    const run = spans.find((s) => s.name === 'acestep.job.run');
+    assert.equal(run?.attributes['acestep.job.id'], job!.id);
+    const submit = spans.find((s) => s.name === 'acestep.v1.GatewayService/SubmitJob');
+    assert.equal(run?.parentSpanContext?.spanId, submit?.spanContext().spanId);
+    const names = servicesIn(spans);
+    for (const service of [
+      'acestep.lm.v1.LmService',
+      'acestep.dit.v1.DitService',
+      'acestep.vae.v1.VaeService',
+    ])
+      assert.ok(names.has(service), `${service} in the job's trace; got ${[...names].join(', ')}`);
+  });
+});
