@@ -7,6 +7,7 @@ export * from './json-codec.ts';
 export * from './logger.ts';
 export * from './main.ts';
 export * from './metrics.ts';
+export * from './model-metrics.ts';
 export * from './request-stream.ts';
 export * from './server.ts';
 export * from './service-info.ts';

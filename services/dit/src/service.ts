@@ -14,6 +14,7 @@ import {
 import {
   buildServiceInfo,
   chunksToTensors,
+  ditMetrics,
   readSpecAndTensors,
   type ServiceContext,
   type ServiceSpec,
@@ -102,6 +103,7 @@ export function ditService(
   engine: DitEngine,
 ): Partial<ServiceImpl<typeof DitService>> {
   const { config, metrics, logger } = context;
+  const ditMeters = ditMetrics(metrics.registry);
   // Two batches' worth of requests may be admitted: one running, one gathering its conditioning.
   const queue = new WorkQueue({
     name: 'dit',
@@ -113,8 +115,13 @@ export function ditService(
   const batcher = new Batcher<JobHandle, JobResult>(
     async (jobs, control) => {
       let step = 0;
+      let stepStarted = process.hrtime.bigint();
       const onStep = (progress: StepProgress) => {
         step = progress.step;
+        const now = process.hrtime.bigint();
+        ditMeters.stepSeconds.observe(Number(now - stepStarted) / 1e9);
+        ditMeters.steps.inc();
+        stepStarted = now;
         control.onStep(progress);
       };
       let result: Awaited<ReturnType<DitEngine['run']>>;

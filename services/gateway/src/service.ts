@@ -9,6 +9,7 @@ import {
   GatewayService,
   GenerateResponseSchema,
   type GenerationConfig,
+  type GenerationResult,
   GenerationResultSchema,
   InfoResponseSchema,
   JobState,
@@ -20,12 +21,14 @@ import {
   buildServiceInfo,
   contextFromTraceparent,
   inSpan,
+  jobMetrics,
   type ServiceContext,
   type ServiceSpec,
   traceHeaders,
 } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor, type ServiceImpl } from '@connectrpc/connect';
+import type { Counter } from 'prom-client';
 import type { GatewayConfig } from './config.ts';
 import type { Deployment } from './core/index.ts';
 import { createJobService, type JobService } from './jobs/index.ts';
@@ -49,6 +52,11 @@ const DEPLOYMENT_TTL_MS = 30_000;
 const DOWNLOAD_CHUNK = 1 << 20;
 /** Largest stored object (results and uploads; uploads are also held to --max-upload-bytes). */
 const RESULT_OBJECT_BYTES = 512 << 20;
+
+/** Seconds of audio in a result (what acestep_generated_audio_seconds_total counts). */
+function totalSeconds(result: GenerationResult): number {
+  return result.success ? result.audio.reduce((sum, file) => sum + file.durationSeconds, 0) : 0;
+}
 
 function deploymentSource(context: ServiceContext<GatewayConfig>, stages: Stages): () => Promise<Deployment> {
   let cached: { at: number; value: Deployment } | undefined;
@@ -77,6 +85,7 @@ export function gatewayService(
   jobs: JobService,
   generate: GenerateContext,
   tenants: Tenants,
+  audioSeconds: Counter<'via'>,
 ): Partial<ServiceImpl<typeof GatewayService>> {
   return {
     async *generate(req, ctx) {
@@ -115,6 +124,7 @@ export function gatewayService(
       const result = await run.catch((error) => {
         throw toStatus(error);
       });
+      audioSeconds.inc({ via: 'generate' }, totalSeconds(result));
       yield create(GenerateResponseSchema, { event: { case: 'result', value: result } });
     },
 
@@ -281,12 +291,15 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
   let jobs: JobService | undefined;
   let generate: GenerateContext | undefined;
   let tenants: Tenants | undefined;
+  let jobMetricSet: ReturnType<typeof jobMetrics> | undefined;
   return {
     name: 'gateway',
     grpcServices: [GatewayService.typeName],
     start: async (context) => {
       const { config, logger, metrics } = context;
       tenants = Tenants.load(config);
+      const metricSet = jobMetrics(metrics.registry, () => jobs?.countByState() ?? Promise.resolve({}));
+      jobMetricSet = metricSet;
       stages = connectStages(config);
       const limits = { maxBytes: config.maxUploadBytes };
       const deployment = deploymentSource(context, stages);
@@ -301,12 +314,14 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
       jobs = await createJobService({
         executor: async (job, ctx) => {
           try {
-            return await inSpan(
+            const result = await inSpan(
               'acestep.job.run',
               { 'acestep.job.id': job.id, 'acestep.job.attempt': job.attempt },
               () => runGeneration({ ...base, store: ctx.store }, job.config, ctx.report, ctx.signal),
               contextFromTraceparent(job.traceparent),
             );
+            metricSet.audioSeconds.inc({ via: 'job' }, totalSeconds(result));
+            return result;
           } catch (error) {
             const e = toStatus(error);
             return create(GenerationResultSchema, {
@@ -325,15 +340,24 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
         maxRunMs: config.maxJobRunS * 1000,
         ...(config.natsUrl ? { natsUrl: config.natsUrl, nats: { ackWaitMs: config.jobAckWaitMs } } : {}),
         logger,
-        metrics: { queueDepth: metrics.queueDepth, queueRejected: metrics.queueRejected },
+        metrics: {
+          queueDepth: metrics.queueDepth,
+          queueRejected: metrics.queueRejected,
+          jobsEnded: metricSet.jobsEnded,
+          queueWait: metricSet.queueWait,
+          duration: metricSet.duration,
+        },
       });
       generate = { ...base, store: jobs.store };
       logger.info('jobs ready', { mode: jobs.mode, dataDir: config.natsUrl ? undefined : config.dataDir });
     },
     routes: (router, context) => {
-      if (!stages || !jobs || !generate || !tenants)
+      if (!stages || !jobs || !generate || !tenants || !jobMetricSet)
         throw new ConnectError('gateway started without its parts', Code.Internal);
-      router.service(GatewayService, gatewayService(context, stages, jobs, generate, tenants));
+      router.service(
+        GatewayService,
+        gatewayService(context, stages, jobs, generate, tenants, jobMetricSet.audioSeconds),
+      );
     },
     http: (connect, context) => {
       if (!jobs || !generate) throw new ConnectError('gateway started without its parts', Code.Internal);

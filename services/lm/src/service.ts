@@ -17,6 +17,8 @@ import {
 } from '@acestep/proto/lm';
 import {
   buildServiceInfo,
+  LmPhaseMeter,
+  lmMetrics,
   type ServiceContext,
   type ServiceSpec,
   ServingStatus,
@@ -146,6 +148,7 @@ export function lmService(
   engine: LmEngine,
 ): Partial<ServiceImpl<typeof LmService>> {
   const { config, metrics, logger } = context;
+  const lmMeters = lmMetrics(metrics.registry);
   const queue = new WorkQueue({
     name: 'lm',
     concurrency: config.maxRunning,
@@ -225,9 +228,12 @@ export function lmService(
       const job = validateGenerate(req, config.maxBatch);
       const release = await queue.acquire(ctx.signal);
       const started = process.hrtime.bigint();
+      const meter = new LmPhaseMeter(lmMeters, started);
       try {
         for await (const event of engine.run(job, ctx.signal)) {
+          if (event.type === 'progress') meter.progress(event.phase, event.tokens);
           if (event.type === 'done') {
+            meter.end();
             const t = event.traffic;
             logger.debug('lm traffic', {
               prefill: t.prefill,

@@ -20,6 +20,7 @@ import {
   type ServiceSpec,
   type SpecOrChunk,
   tensorToChunks,
+  vaeMetrics,
   WorkQueue,
 } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
@@ -55,6 +56,7 @@ export function vaeService(
   model: VaeModel,
 ): Partial<ServiceImpl<typeof VaeService>> {
   const { config, metrics } = context;
+  const vaeMeters = vaeMetrics(metrics.registry);
   const queue = new WorkQueue({
     name: 'vae',
     concurrency: 1,
@@ -111,6 +113,14 @@ export function vaeService(
       } finally {
         release();
       }
+      const audioSeconds =
+        items.reduce(
+          (sum, latents) => sum + (latents.length / model.geometry.latentDim) * model.geometry.hop,
+          0,
+        ) / model.modelSet.manifest.constants.sampleRate;
+      const computeSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      vaeMeters.audioSeconds.inc(audioSeconds);
+      if (computeSeconds > 0) vaeMeters.realtimeFactor.observe(audioSeconds / computeSeconds);
       yield create(DecodeResponseSchema, {
         event: {
           case: 'done',

@@ -44,6 +44,8 @@ import {
   jobNotFound,
   QUEUE_NAME,
   queueFull,
+  recordEnd,
+  recordStart,
   scopedIdempotencyKey,
 } from './service-common.ts';
 import {
@@ -164,7 +166,7 @@ export class EmbeddedJobService implements JobService {
     }
     const ended = cancelled(job);
     this.#set(ended);
-    this.#options.metrics?.jobsEnded?.inc({ state: stateName(ended.state) });
+    recordEnd(this.#options.metrics, ended);
     const at = this.#waiting.indexOf(id);
     if (at >= 0) {
       this.#waiting.splice(at, 1);
@@ -181,6 +183,13 @@ export class EmbeddedJobService implements JobService {
       if (!row || (request?.tenant !== undefined && row.tenant !== request.tenant)) return undefined;
       return this.#view(row.job);
     });
+  }
+
+  async countByState(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const { job } of this.#rows.values())
+      counts[stateName(job.state)] = (counts[stateName(job.state)] ?? 0) + 1;
+    return counts;
   }
 
   async countActive(tenant: string): Promise<number> {
@@ -306,6 +315,7 @@ export class EmbeddedJobService implements JobService {
     const attempt = row.attempts + 1;
     this.#set(running(row.job), { attempts: attempt, objects: [] });
     this.#options.logger?.info('job started', { jobId: id, attempt });
+    recordStart(this.#options.metrics, row.job);
     run.done = this.#execute(row, attempt, controller).finally(() => {
       this.#running.delete(id);
       this.#pump();
@@ -354,7 +364,7 @@ export class EmbeddedJobService implements JobService {
       const ended = finish(current);
       this.#set(ended, { objects: [] });
       if (isEnded(ended.state)) {
-        this.#options.metrics?.jobsEnded?.inc({ state: stateName(ended.state) });
+        recordEnd(this.#options.metrics, ended);
         this.#options.logger?.info('job ended', {
           jobId: id,
           state: stateName(ended.state),

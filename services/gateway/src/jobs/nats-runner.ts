@@ -24,6 +24,7 @@ import {
 import { decodeRecord, encodeRecord, type JobRecord, recordOf } from './nats-record.ts';
 import type { NatsResultStore } from './nats-store.ts';
 import { JobScopedStore, ProgressThrottle, runDeadline } from './run-support.ts';
+import { recordEnd, recordStart } from './service-common.ts';
 import { isTransientNatsError, retryTransient } from './transient.ts';
 import { DEFAULTS, type JobServiceOptions } from './types.ts';
 
@@ -216,7 +217,7 @@ export class NatsRunner {
         const next = { ...record, owner: '', objects: [], job: failed(record.job, gaveUp(maxAttempts)) };
         if (!(await this.#tryUpdate(id, next, revision))) continue;
         await this.#deleteObjects(record.objects);
-        this.#options.metrics?.jobsEnded?.inc({ state: stateName(JobState.FAILED) });
+        recordEnd(this.#options.metrics, next.job);
         await msg.ackAck();
         return;
       }
@@ -237,6 +238,7 @@ export class NatsRunner {
       }
       await this.#deleteObjects(record.objects); // the stopped attempt's partial output
       this.#options.logger?.info('job started', { jobId: id, attempt: claimed.attempt });
+      recordStart(this.#options.metrics, record.job);
       await this.#run(msg, claimed, claimedRevision);
       return;
     }
@@ -331,7 +333,7 @@ export class NatsRunner {
       const kept = new Set(writer.record.objects);
       await this.#deleteObjects(store.objectIds.filter((objectId) => !kept.has(objectId)));
       const { job } = writer.record;
-      this.#options.metrics?.jobsEnded?.inc({ state: stateName(job.state) });
+      recordEnd(this.#options.metrics, job);
       this.#options.logger?.info('job ended', {
         jobId: id,
         state: stateName(job.state),

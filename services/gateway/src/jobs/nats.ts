@@ -22,6 +22,7 @@ import {
   jobNotFound,
   QUEUE_NAME,
   queueFull,
+  recordEnd,
   scopedIdempotencyKey,
 } from './service-common.ts';
 import type {
@@ -197,7 +198,7 @@ export class NatsJobService implements JobService {
           if (isConflict(error)) continue; // progress or a claim landed meanwhile: read again
           throw error;
         }
-        this.#options.metrics?.jobsEnded?.inc({ state: stateName(JobState.CANCELLED) });
+        recordEnd(this.#options.metrics, next.job);
         // A queued job frees its queue slot at once; a running one is stopped by its runner's key watch.
         if (job.state === JobState.QUEUED && record.seq > 0) {
           await this.#jsm.streams.deleteMessage(this.#names.stream, record.seq, false).catch(() => false);
@@ -221,14 +222,29 @@ export class NatsJobService implements JobService {
   }
 
   /** Reads every job record (the quota check of a tenant; fine for thousands of retained jobs). */
-  countActive(tenant: string): Promise<number> {
+  async countActive(tenant: string): Promise<number> {
+    let count = 0;
+    for (const record of await this.#allRecords())
+      if (record.tenant === tenant && !isEnded(record.job.state)) count++;
+    return count;
+  }
+
+  /** Reads every job record (a metrics scrape; fine for thousands of retained jobs). */
+  async countByState(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const { job } of await this.#allRecords())
+      counts[stateName(job.state)] = (counts[stateName(job.state)] ?? 0) + 1;
+    return counts;
+  }
+
+  #allRecords(): Promise<JobRecord[]> {
     return this.#guard(async () => {
-      let count = 0;
+      const records: JobRecord[] = [];
       for await (const key of await this.#kv.keys('job.*')) {
         const record = recordOf(await this.#kv.get(key))?.record;
-        if (record?.tenant === tenant && !isEnded(record.job.state)) count++;
+        if (record) records.push(record);
       }
-      return count;
+      return records;
     });
   }
 

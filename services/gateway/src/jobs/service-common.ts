@@ -1,6 +1,9 @@
 // Checks and errors both job services share.
+import type { Job } from '@acestep/proto/gateway';
+import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { JobError } from './errors.ts';
-import { DEFAULTS, type JobServiceOptions } from './types.ts';
+import { stateName } from './job-record.ts';
+import { DEFAULTS, type JobMetrics, type JobServiceOptions } from './types.ts';
 
 /** Label of the queue metrics. */
 export const QUEUE_NAME = 'jobs';
@@ -46,4 +49,20 @@ export function checkServiceOptions(options: JobServiceOptions, minConcurrency: 
 /** Idempotency keys are per tenant: two tenants using the same key get two jobs. '' stays ''. */
 export function scopedIdempotencyKey(key: string, tenant: string): string {
   return key && tenant ? `${tenant}\u0000${key}` : key;
+}
+
+function secondsSinceSubmit(job: Job): number {
+  return job.createdAt ? Math.max(0, (Date.now() - timestampMs(job.createdAt)) / 1000) : 0;
+}
+
+/** A run starts: how long the job waited. */
+export function recordStart(metrics: JobMetrics | undefined, job: Job): void {
+  metrics?.queueWait?.observe(secondsSinceSubmit(job));
+}
+
+/** A job ended (on this replica): counted by state, with its time from submit to end. */
+export function recordEnd(metrics: JobMetrics | undefined, job: Job): void {
+  const state = stateName(job.state);
+  metrics?.jobsEnded?.inc({ state });
+  metrics?.duration?.observe({ state }, secondsSinceSubmit(job));
 }

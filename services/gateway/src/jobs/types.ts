@@ -3,7 +3,7 @@
 // the ResultStore it is handed.
 import type { GenerationConfig, GenerationResult, Job, JobState, Progress } from '@acestep/proto/gateway';
 import type { Logger } from '@acestep/runtime';
-import type { Counter, Gauge } from 'prom-client';
+import type { Counter, Gauge, Histogram } from 'prom-client';
 
 /** What a stored object carries besides its bytes. */
 export interface ObjectMeta {
@@ -104,6 +104,8 @@ export interface JobService {
   list(request?: ListJobsRequest): Promise<ListJobsPage>;
   /** The tenant's jobs that are queued or running (its concurrent-job quota). */
   countActive(tenant: string): Promise<number>;
+  /** Jobs held by the store, by state name (the acestep_jobs gauge). */
+  countByState(): Promise<Record<string, number>>;
   /** Stops taking jobs; running ones get graceMs to finish, then are aborted (NATS: handed back to the queue). */
   close(options?: { graceMs?: number }): Promise<void>;
 }
@@ -116,6 +118,10 @@ export interface JobMetrics {
   queueRejected?: Counter<'queue'>;
   /** Jobs that ended on this process, by state name (SUCCEEDED, FAILED, CANCELLED). */
   jobsEnded?: Counter<'state'>;
+  /** Seconds from submit to the start of a run. */
+  queueWait?: Histogram;
+  /** Seconds from submit to the end, by end state. */
+  duration?: Histogram<'state'>;
 }
 
 export interface JobServiceOptions {

@@ -1,4 +1,5 @@
-// One trace from the client through gateway → LM → DiT → VAE: the four
+// Traces and the job/stage metrics. One trace from the client through
+// gateway → LM → DiT → VAE: the four
 // services run as real servers on loopback sockets inside this process, so one
 // in-memory exporter (the OpenTelemetry SDK's own) sees every span. The client
 // sends a W3C traceparent; a Generate call and a job (whose run happens later,
@@ -40,7 +41,25 @@ const config: MessageInitShape<typeof GenerationConfigSchema> = {
 
 const ports = { port: 0, metricsPort: 0 };
 
-describe('traces', () => {
+async function scrape(service: RunningService): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${service.metricsPort}/metrics`)).text();
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#') || !line.trim()) continue;
+    const at = line.lastIndexOf(' ');
+    // Series names without the constant service label, e.g. acestep_jobs{state="SUCCEEDED"}.
+    const name = line
+      .slice(0, at)
+      .replace(/service="[^"]*"/, '')
+      .replace('{,', '{')
+      .replace(',}', '}')
+      .replace('{}', '');
+    values.set(name, Number(line.slice(at + 1)));
+  }
+  return values;
+}
+
+describe('traces and metrics', () => {
   const exporter = new InMemorySpanExporter();
   let tracing: Tracing;
   const services: RunningService[] = [];
@@ -118,5 +137,28 @@ describe('traces', () => {
       'acestep.vae.v1.VaeService',
     ])
       assert.ok(names.has(service), `${service} in the job's trace; got ${[...names].join(', ')}`);
+  });
+
+  it('job and stage metrics move with the work', async () => {
+    const [lm, dit, vae] = services as [RunningService, RunningService, RunningService];
+    const g = await scrape(gateway);
+    assert.ok((g.get('acestep_jobs{state="SUCCEEDED"}') ?? 0) >= 1, 'jobs by state');
+    assert.ok((g.get('acestep_jobs_ended_total{state="SUCCEEDED"}') ?? 0) >= 1);
+    assert.ok((g.get('acestep_job_queue_wait_seconds_count') ?? 0) >= 1);
+    assert.ok((g.get('acestep_job_duration_seconds_count{state="SUCCEEDED"}') ?? 0) >= 1);
+    // One Generate and one job of 10 s each were delivered.
+    assert.equal(g.get('acestep_generated_audio_seconds_total{via="generate"}'), 10);
+    assert.equal(g.get('acestep_generated_audio_seconds_total{via="job"}'), 10);
+    const l = await scrape(lm);
+    for (const phase of ['metadata', 'audio_codes']) {
+      assert.ok((l.get(`acestep_lm_tokens_total{phase="${phase}"}`) ?? 0) > 0, `LM tokens, ${phase}`);
+      assert.ok((l.get(`acestep_lm_tokens_per_second_count{phase="${phase}"}`) ?? 0) >= 2, phase);
+    }
+    const d = await scrape(dit);
+    assert.ok((d.get('acestep_dit_steps_total') ?? 0) >= 2);
+    assert.equal(d.get('acestep_dit_step_seconds_count'), d.get('acestep_dit_steps_total'));
+    const v = await scrape(vae);
+    assert.ok((v.get('acestep_vae_audio_seconds_total') ?? 0) >= 20);
+    assert.ok((v.get('acestep_vae_realtime_factor_count') ?? 0) >= 2);
   });
 });
