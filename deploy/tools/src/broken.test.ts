@@ -153,7 +153,12 @@ describe('broken documents', () => {
       dit.find((e) => e.name === 'ACESTEP_DEVICE')!.value = 'cuda:1';
       return o;
     });
-    assertFinding(findings, 'Deployment acestep/lm', 'gpu', 'must limit nvidia.com/gpu to 1, has 0');
+    assertFinding(
+      findings,
+      'Deployment acestep/lm',
+      'gpu',
+      'must limit nvidia.com/gpu to 1 and ask for no other GPU resource, has 0 of 0',
+    );
     assertFinding(findings, 'Deployment acestep/lm', 'gpu', 'uses cuda:0 but has 0 nvidia.com/gpu');
     assertFinding(findings, 'Deployment acestep/dit', 'gpu', 'uses cuda:1 but has 1 nvidia.com/gpu');
   });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { OVERLAYS } from './overlays.ts';
 import { formatFinding, type K8sObject, list, record } from './types.ts';
-import { validateOverlay } from './validate.ts';
+import { validateObjects, validateOverlay } from './validate.ts';
 import { containers, envValue, podTemplate } from './workloads.ts';
 
 const rendered = new Map<string, K8sObject[]>();
@@ -93,5 +93,54 @@ describe('deploy/k8s overlays', () => {
         }
       }
     }
+  });
+
+  test('single-gpu: every stage takes one time-sliced share as cuda:0; the Job fetches then exports', () => {
+    const objects = rendered.get('single-gpu')!;
+    for (const stage of ['lm', 'dit', 'vae']) {
+      const deployment = find(objects, 'Deployment', stage);
+      const container = mainContainer(deployment);
+      const limits = record(record(container.resources).limits);
+      assert.equal(limits['nvidia.com/gpu.shared'], 1, stage);
+      assert.equal(limits['nvidia.com/gpu'], undefined, stage);
+      assert.equal(envValue(container, 'ACESTEP_DEVICE'), 'cuda:0', stage);
+      assert.equal(record(deployment.spec).replicas, 1, stage);
+    }
+    const job = podTemplate(find(objects, 'Job', 'acestep-models-prepare'))!.spec;
+    const [fetch] = list(job.initContainers).map(record);
+    assert.deepEqual(fetch?.command, ['/usr/bin/python3', '/app/deploy/docker/fetch-checkpoints.py']);
+    const secret = list(job.volumes)
+      .map(record)
+      .find((v) => v.name === 'hf-token');
+    assert.deepEqual(record(secret?.secret).optional, true, 'public repos need no token');
+    assert.ok(!objects.some((o) => o.apiVersion.includes('keda.sh')), 'no autoscaling on one GPU');
+  });
+
+  test('the validator takes the GPU resource the overlay chose: MIG passes, a whole GPU does not', async () => {
+    const overlay = OVERLAYS.find((o) => o.name === 'single-gpu')!;
+    const withResource = (from: string, to: string) =>
+      JSON.parse(
+        JSON.stringify(rendered.get('single-gpu')!).replaceAll(`"${from}"`, `"${to}"`),
+      ) as K8sObject[];
+    const mig = withResource('nvidia.com/gpu.shared', 'nvidia.com/mig-3g.40gb');
+    assert.deepEqual(
+      (await validateObjects(mig, { ...overlay, gpuResource: 'nvidia.com/mig-3g.40gb' })).map(formatFinding),
+      [],
+    );
+    const whole = withResource('nvidia.com/gpu.shared', 'nvidia.com/gpu');
+    const findings = (await validateObjects(whole, overlay)).map(formatFinding);
+    assert.ok(
+      findings.some((f) =>
+        f.includes('Deployment acestep/lm: [gpu] container "lm" must limit nvidia.com/gpu.shared to 1'),
+      ),
+      findings.join('\n'),
+    );
+    const unknown = (await validateObjects(mig, { ...overlay, gpuResource: 'amd.com/gpu' })).map(
+      formatFinding,
+    );
+    assert.ok(
+      unknown.some((f) => f.includes('amd.com/gpu: [gpu] is not a GPU resource')),
+      unknown.join('\n'),
+    );
   });
 });

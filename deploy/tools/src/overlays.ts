@@ -12,4 +12,11 @@ export interface Overlay extends PolicyOptions {
 export const OVERLAYS: readonly Overlay[] = [
   { name: 'cpu-dev', dir: `${K8S_DIR}overlays/cpu-dev`, gpu: false },
   { name: 'gpu', dir: `${K8S_DIR}overlays/gpu`, gpu: true },
+  // All three stages time-share one GPU (NVIDIA device plugin time-slicing).
+  {
+    name: 'single-gpu',
+    dir: `${K8S_DIR}overlays/single-gpu`,
+    gpu: true,
+    gpuResource: 'nvidia.com/gpu.shared',
+  },
 ];

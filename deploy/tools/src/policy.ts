@@ -16,7 +16,17 @@ import {
 export interface PolicyOptions {
   /** The overlay runs the stages on GPUs: lm, dit and vae must each ask for one. */
   gpu: boolean;
+  /**
+   * The extended resource a stage asks for (default nvidia.com/gpu, a whole
+   * GPU): nvidia.com/gpu.shared is a time-sliced share (the NVIDIA device
+   * plugin's timeSlicing with renameByDefault), nvidia.com/mig-<g>g.<n>gb a MIG
+   * instance. Either way the pod sees one device, cuda:0.
+   */
+  gpuResource?: string;
 }
+
+/** Every resource name that hands a container a CUDA device. */
+export const GPU_RESOURCE = /^nvidia\.com\/(gpu|gpu\.shared|mig-\d+g\.\d+gb)$/;
 
 /** The Deployments every overlay must have. */
 export const STAGES = ['lm', 'dit', 'vae'] as const;
@@ -175,9 +185,12 @@ function requiredDeploymentFindings(objects: readonly K8sObject[]): Finding[] {
   );
 }
 
-function gpuCount(container: Json): number {
-  const raw = record(record(container.resources).limits)['nvidia.com/gpu'];
-  return raw === undefined ? 0 : Number(raw);
+/** Devices a container gets: one resource's count, or every GPU resource's together. */
+function gpuCount(container: Json, resource?: string): number {
+  const limits = record(record(container.resources).limits);
+  return Object.entries(limits)
+    .filter(([name]) => (resource ? name === resource : GPU_RESOURCE.test(name)))
+    .reduce((sum, [, raw]) => sum + Number(raw), 0);
 }
 
 /**
@@ -186,6 +199,15 @@ function gpuCount(container: Json): number {
  */
 function gpuFindings(objects: readonly K8sObject[], options: PolicyOptions): Finding[] {
   const out: Finding[] = [];
+  const resource = options.gpuResource ?? 'nvidia.com/gpu';
+  if (!GPU_RESOURCE.test(resource))
+    out.push(
+      finding(
+        { kind: 'Overlay', metadata: { name: resource } },
+        RULES.gpu,
+        `is not a GPU resource (${GPU_RESOURCE})`,
+      ),
+    );
   for (const doc of objects) {
     const pod = podTemplate(doc);
     if (!pod) continue;
@@ -195,13 +217,18 @@ function gpuFindings(objects: readonly K8sObject[], options: PolicyOptions): Fin
       const gpus = gpuCount(container);
       const index = /^cuda:(\d+)$/.exec(device ?? '')?.[1];
       if (index !== undefined && Number(index) >= gpus)
-        out.push(
-          finding(doc, RULES.gpu, `container "${name}" uses ${device} but has ${gpus} nvidia.com/gpu`),
-        );
+        out.push(finding(doc, RULES.gpu, `container "${name}" uses ${device} but has ${gpus} ${resource}`));
       const stage = STAGES.find((s) => s === doc.metadata.name);
       if (!options.gpu || doc.kind !== 'Deployment' || !stage || name !== stage) continue;
-      if (gpus !== 1)
-        out.push(finding(doc, RULES.gpu, `container "${name}" must limit nvidia.com/gpu to 1, has ${gpus}`));
+      const own = gpuCount(container, resource);
+      if (own !== 1 || gpus !== 1)
+        out.push(
+          finding(
+            doc,
+            RULES.gpu,
+            `container "${name}" must limit ${resource} to 1 and ask for no other GPU resource, has ${own} of ${gpus}`,
+          ),
+        );
       if (device !== 'cuda:0')
         out.push(
           finding(
