@@ -43,7 +43,14 @@ describe('embedded gateway restart', () => {
   let dataDir = '';
   const events: { event: string; jobId: string; gateway: number }[] = [];
   before(async () => {
-    stages.push(...(await Promise.all([launchService('lm'), launchService('dit'), launchService('vae')])));
+    const patient = { startTimeoutMs: 120_000 }; // a loaded machine takes a while to load the models
+    stages.push(
+      ...(await Promise.all([
+        launchService('lm', patient),
+        launchService('dit', patient),
+        launchService('vae', patient),
+      ])),
+    );
     dataDir = await mkdtemp(join(tmpdir(), 'acestep-restart-'));
   });
   after(async () => {
@@ -53,6 +60,7 @@ describe('embedded gateway restart', () => {
 
   const startGateway = (n: number) =>
     launchService('gateway', {
+      startTimeoutMs: 120_000,
       args: [
         ...['--lm-target', stages[0]!.address, '--dit-target', stages[1]!.address],
         ...['--vae-target', stages[2]!.address, '--data-dir', dataDir, '--job-concurrency', '1'],

@@ -54,7 +54,10 @@ describe('gateway tenants and limits', () => {
         ],
       }),
     );
-    stack = await launchStack({ gatewayArgs: ['--api-keys-file', file, '--job-concurrency', '1'] });
+    stack = await launchStack({
+      gatewayArgs: ['--api-keys-file', file, '--job-concurrency', '1'],
+      startTimeoutMs: 120_000, // a loaded 2-core machine takes a while to load three model sets
+    });
   });
   after(async () => {
     await stack?.stop();
