@@ -67,15 +67,14 @@ describe('gateway tenants and limits', () => {
   it('key A cannot get, watch, cancel or list key B’s jobs; an admin key sees all', async () => {
     const { job: a } = await client('alice').submitJob({ config });
     const { job: b } = await client('bob').submitJob({ config });
-    for (const call of [
-      client('bob').getJob({ id: a!.id }),
-      client('bob').cancelJob({ id: a!.id }),
-      (async () => {
+    const attempts = [
+      () => client('bob').getJob({ id: a!.id }),
+      () => client('bob').cancelJob({ id: a!.id }),
+      async () => {
         for await (const _ of client('bob').watchJob({ id: a!.id })) break;
-      })(),
-    ]) {
-      assert.equal(code(await call.catch((e: unknown) => e)), 'NotFound');
-    }
+      },
+    ];
+    for (const attempt of attempts) assert.equal(code(await attempt().catch((e: unknown) => e)), 'NotFound');
     const ids = async (name: keyof typeof KEYS) => (await client(name).listJobs({})).jobs.map((j) => j.id);
     assert.deepEqual(await ids('bob'), [b!.id]);
     assert.deepEqual(await ids('alice'), [a!.id]);
