@@ -151,7 +151,7 @@ describe('traces and metrics', () => {
     assert.equal(g.get('acestep_generated_audio_seconds_total{via="job"}'), 10);
     const l = await scrape(lm);
     for (const phase of ['metadata', 'audio_codes']) {
-      assert.ok((l.get(`acestep_lm_tokens_total{phase="${phase}"}`) ?? 0) > 0, `LM tokens, ${phase}`);
+      assert.ok((l.get(`acestep_lm_phase_seconds_total{phase="${phase}"}`) ?? 0) > 0, `LM time, ${phase}`);
       assert.ok((l.get(`acestep_lm_tokens_per_second_count{phase="${phase}"}`) ?? 0) >= 2, phase);
     }
     const d = await scrape(dit);

@@ -13,17 +13,23 @@ const RTF_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 25, 50, 100, 250, 1000];
 /** Jobs: seconds in the queue or from submit to end (up to the 1 h run limit and beyond). */
 const JOB_BUCKETS = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200];
 
+/**
+ * One group per registry: a service's routes may be built more than once (one
+ * handler per HTTP version), and prom-client refuses a second metric of a name.
+ */
+const groups = new WeakMap<Registry, Map<string, unknown>>();
+function once<T>(registry: Registry, name: string, make: () => T): T {
+  const made = groups.get(registry) ?? new Map<string, unknown>();
+  groups.set(registry, made);
+  if (!made.has(name)) made.set(name, make());
+  return made.get(name) as T;
+}
+
 export function lmMetrics(registry: Registry) {
-  return {
-    tokens: new Counter({
-      name: 'acestep_lm_tokens_total',
-      help: 'Tokens the LM generated, by phase (metadata, codes).',
-      labelNames: ['phase'],
-      registers: [registry],
-    }),
+  return once(registry, 'lm', () => ({
     phaseSeconds: new Counter({
       name: 'acestep_lm_phase_seconds_total',
-      help: 'Seconds the LM spent generating, by phase; tokens_total / phase_seconds_total = tokens/s.',
+      help: 'Seconds LM calls spent generating, by phase (acestep_lm_tokens_total, from the engine, counts their tokens).',
       labelNames: ['phase'],
       registers: [registry],
     }),
@@ -34,7 +40,7 @@ export function lmMetrics(registry: Registry) {
       buckets: RATE_BUCKETS,
       registers: [registry],
     }),
-  };
+  }));
 }
 export type LmMetrics = ReturnType<typeof lmMetrics>;
 
@@ -57,8 +63,6 @@ export class LmPhaseMeter {
   progress(phase: string, tokens: number): void {
     if (phase !== this.#phase) this.end();
     this.#phase = phase;
-    const delta = tokens - this.#tokens;
-    if (delta > 0) this.#metrics.tokens.inc({ phase }, delta);
     this.#tokens = Math.max(this.#tokens, tokens);
   }
 
@@ -77,7 +81,7 @@ export class LmPhaseMeter {
 }
 
 export function ditMetrics(registry: Registry) {
-  return {
+  return once(registry, 'dit', () => ({
     stepSeconds: new Histogram({
       name: 'acestep_dit_step_seconds',
       help: 'Wall time of one diffusion step of a batch (dit_step run plus host work).',
@@ -89,11 +93,11 @@ export function ditMetrics(registry: Registry) {
       help: 'Diffusion steps run (one per batch step, whatever the batch size).',
       registers: [registry],
     }),
-  };
+  }));
 }
 
 export function vaeMetrics(registry: Registry) {
-  return {
+  return once(registry, 'vae', () => ({
     realtimeFactor: new Histogram({
       name: 'acestep_vae_realtime_factor',
       help: 'Audio seconds decoded per second of decode compute, per call (> 1 = faster than real time).',
@@ -105,12 +109,12 @@ export function vaeMetrics(registry: Registry) {
       help: 'Seconds of audio decoded.',
       registers: [registry],
     }),
-  };
+  }));
 }
 
 /** countByState is read at each scrape (the acestep_jobs gauge). */
 export function jobMetrics(registry: Registry, countByState: () => Promise<Record<string, number>>) {
-  return {
+  return once(registry, 'jobs', () => ({
     jobsEnded: new Counter({
       name: 'acestep_jobs_ended_total',
       help: 'Jobs that ended on this replica, by state (SUCCEEDED, FAILED, CANCELLED).',
@@ -148,5 +152,5 @@ export function jobMetrics(registry: Registry, countByState: () => Promise<Recor
       labelNames: ['via'],
       registers: [registry],
     }),
-  };
+  }));
 }
