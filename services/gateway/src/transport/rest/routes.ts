@@ -93,7 +93,7 @@ async function releaseTask(req: HttpRequest, res: HttpResponse, o: RestOptions):
     json[FILE_FIELDS[field as keyof typeof FILE_FIELDS]] = { object_id: stored.objectId };
   }
   const config = decodeJson(GenerationConfigSchema, json);
-  const job = await o.jobs.submit(config, undefined, jobOwner(tenant));
+  const job = await o.jobs.submit(config, undefined, { tenant: jobOwner(tenant) });
   const queued = await o.jobs.list({ state: JobState.QUEUED, pageSize: 100 });
   const position = Math.max(1, queued.jobs.findIndex((j) => j.id === job.id) + 1 || queued.jobs.length);
   wrap(res, { task_id: job.id, status: 'queued', queue_position: position });
