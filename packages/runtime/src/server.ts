@@ -208,8 +208,20 @@ export async function startService<C extends ServiceConfig>(
   });
   const server = ports.listener;
   const sessions = new Set<http2.ServerHttp2Session>();
+  // Every accepted socket, also those whose protocol is not known yet: a connection accepted just
+  // before SIGTERM becomes an HTTP/2 session only after its first bytes are sniffed, which can be
+  // after the shutdown looked at `sessions`; the shutdown waits for sockets, not only sessions.
+  const sockets = new Set<net.Socket>();
+  let stoppingNow = false;
+  ports.listener.on('connection', (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   ports.http2.on('session', (session) => {
     sessions.add(session);
+    // Opened while shutting down: its first stream was sent before our GOAWAY could reach the
+    // client, so it runs; then GOAWAY (no more streams), or at once if none comes.
+    if (stoppingNow) goAwayAfterFirstStream(session);
     const aged = maxAgeTimer(config.maxConnectionAgeMs, () => {
       context.logger.debug('connection reached its max age: GOAWAY');
       session.close();
@@ -229,6 +241,7 @@ export async function startService<C extends ServiceConfig>(
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
     stopping ??= (async () => {
+      stoppingNow = true;
       const graceEnd = Date.now() + config.shutdownGraceMs;
       context.logger.info('shutting down', {
         reason,
@@ -264,10 +277,13 @@ export async function startService<C extends ServiceConfig>(
       // reached the interceptor's in-flight count yet. Both keep their session
       // open, and both must finish within the grace period.
       const flushMs = cancelled ? 300 : Math.max(300, graceEnd - Date.now());
+      // HTTP/1.1 keep-alive sockets close once their response is done.
+      const idleCloser = setInterval(() => ports.http1.closeIdleConnections(), 100);
       await Promise.race([
-        Promise.all([...sessions].map((s) => new Promise((resolve) => s.once('close', resolve)))),
+        Promise.all([...sockets].map((s) => new Promise((resolve) => s.once('close', resolve)))),
         new Promise((resolve) => setTimeout(resolve, flushMs).unref()),
       ]);
+      clearInterval(idleCloser);
       for (const session of sessions) session.destroy();
       ports.http1.closeAllConnections();
       await spec.stop?.(context);
@@ -277,4 +293,12 @@ export async function startService<C extends ServiceConfig>(
     return stopping;
   };
   return { context, port, metricsPort, shutdown };
+}
+
+function goAwayAfterFirstStream(session: http2.ServerHttp2Session): void {
+  const timer = setTimeout(() => session.close(), 1_000);
+  session.once('stream', () => {
+    clearTimeout(timer);
+    setImmediate(() => session.close());
+  });
 }
