@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeAudio } from '@acestep/audio';
 import { connectClient } from '@acestep/cli/client';
-import { launchStack, type Stack } from '@acestep/cli/launcher';
+import { launchService, launchStack, type Stack } from '@acestep/cli/launcher';
 import { GatewayService, TaskType } from '@acestep/proto/gateway';
 import { Health, HealthCheckResponse_ServingStatus } from '@acestep/proto/health';
 import { Code, ConnectError } from '@connectrpc/connect';
@@ -222,5 +222,38 @@ describe('public API: uploads, objects, limits and the CLI', () => {
     );
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /task_type.*"remix".*"text2music", "cover"/);
+  });
+});
+
+describe('an upload in flight at SIGTERM', () => {
+  it('finishes within the grace period (201), then the gateway exits 0', async () => {
+    const gateway = await launchService('gateway', { args: ['--shutdown-grace-ms', '20000'] });
+    const dir = await mkdtemp(join(tmpdir(), 'acestep-sigterm-'));
+    try {
+      const file = join(dir, 'slow.wav');
+      await writeWav(file, { seconds: 10 });
+      const bytes = await readFile(file);
+      let sent = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (sent >= bytes.byteLength) return controller.close();
+          controller.enqueue(bytes.subarray(sent, sent + 64 * 1024));
+          sent += 64 * 1024;
+          if (sent === 1024 * 1024) gateway.child.kill('SIGTERM'); // the upload is under way
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        },
+      });
+      const res = await fetch(`http://${gateway.address}/v1/objects`, {
+        method: 'PUT',
+        body,
+        duplex: 'half',
+      } as RequestInit);
+      assert.equal(res.status, 201, await res.clone().text());
+      assert.equal(((await res.json()) as { size_bytes: number }).size_bytes, bytes.byteLength);
+      assert.equal((await gateway.exited).code, 0);
+    } finally {
+      await gateway.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

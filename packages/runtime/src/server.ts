@@ -202,7 +202,18 @@ export async function startService<C extends ServiceConfig>(
     continueIfExpected(req, res);
     handler(req, res);
   };
-  const ports = createDualProtocolServer(spec.http ? spec.http(rpc, context) : rpc, {
+  const top = spec.http ? spec.http(rpc, context) : rpc;
+  // Plain HTTP requests (uploads, downloads, REST) count as in flight too, so a
+  // shutdown lets them finish within the grace period like RPCs (an RPC is
+  // counted twice, here and by `observe`; each side undoes its own count).
+  const counted: NodeHandler = (req, res) => {
+    inFlight.count++;
+    res.once('close', () => {
+      if (--inFlight.count === 0) inFlight.idle();
+    });
+    top(req, res);
+  };
+  const ports = createDualProtocolServer(counted, {
     settings: { initialWindowSize: FLOW_CONTROL_WINDOW },
     maxSessionMemory: MAX_SESSION_MEMORY_MB,
   });
