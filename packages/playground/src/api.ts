@@ -37,6 +37,23 @@ export async function downloadBlob(objectId: string, format: string): Promise<Bl
   return new Blob(parts, { type: MIME[format] ?? 'application/octet-stream' });
 }
 
+/**
+ * Stores a file on the gateway by a plain HTTP PUT /v1/objects (streamed to
+ * storage; browsers cannot stream a request to a Connect call) and returns the
+ * object id to pass as an AudioSource.
+ */
+export async function uploadFile(file: Blob): Promise<string> {
+  const key = storedApiKey();
+  const res = await fetch(new URL('/v1/objects', location.origin), {
+    method: 'PUT',
+    body: file,
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+  });
+  const body = (await res.json().catch(() => ({}))) as { object_id?: string; error?: string };
+  if (!res.ok || !body.object_id) throw new Error(body.error ?? `upload failed: HTTP ${res.status}`);
+  return body.object_id;
+}
+
 const MIME: Record<string, string> = { mp3: 'audio/mpeg', wav: 'audio/wav', flac: 'audio/flac' };
 
 /** The error text a person can act on: the gateway's message with its code. */

@@ -25,10 +25,16 @@ export type FormatName = keyof typeof FORMATS;
 
 export const TIME_SIGNATURES = ['', '2/4', '3/4', '4/4', '6/8'] as const;
 
-/** An input audio: a file from this computer or an object the gateway stores (a result). */
-export type SourceRef =
-  | { kind: 'file'; name: string; bytes: Uint8Array }
-  | { kind: 'object'; name: string; objectId: string };
+/**
+ * An input audio, always an object the gateway stores: a file from this
+ * computer once uploaded (its bytes kept for the waveform), or a result.
+ */
+export interface SourceRef {
+  origin: 'file' | 'result';
+  name: string;
+  objectId: string;
+  bytes?: Uint8Array;
+}
 
 export interface FormState {
   caption: string;
@@ -106,10 +112,7 @@ function num(text: string): number | undefined {
 }
 
 function source(ref: SourceRef | undefined): ConfigInit['srcAudio'] {
-  if (!ref) return undefined;
-  return ref.kind === 'file'
-    ? { source: { case: 'data', value: ref.bytes } }
-    : { source: { case: 'objectId', value: ref.objectId } };
+  return ref ? { source: { case: 'objectId', value: ref.objectId } } : undefined;
 }
 
 function seedOf(text: string): bigint | undefined {

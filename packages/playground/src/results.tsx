@@ -34,7 +34,7 @@ function Item({
       if (objectUrl) URL.revokeObjectURL(objectUrl);
     };
   }, [audio.objectId]);
-  const source: SourceRef = { kind: 'object', objectId: audio.objectId, name: fileName };
+  const source: SourceRef = { origin: 'result', objectId: audio.objectId, name: fileName };
   return (
     <div
       class="item"

@@ -1,7 +1,7 @@
 // Picks an input audio (a local file, or a result chained with "use as
 // source") and shows its waveform; for repaint/lego the range is selected on it.
 import { useEffect, useState } from 'preact/hooks';
-import { downloadBlob, errorText } from './api.ts';
+import { downloadBlob, errorText, uploadFile } from './api.ts';
 import type { SourceRef } from './config.ts';
 import { type Decoded, decodePeaks, Waveform } from './waveform.tsx';
 
@@ -15,7 +15,7 @@ interface Props {
 }
 
 async function bytesOf(ref: SourceRef): Promise<ArrayBuffer> {
-  if (ref.kind === 'file') return ref.bytes.slice().buffer;
+  if (ref.bytes) return ref.bytes.slice().buffer;
   return (await downloadBlob(ref.objectId, '')).arrayBuffer();
 }
 
@@ -37,9 +37,25 @@ export function SourcePicker({ label, name, value, onChange, range, onRange }: P
     };
   }, [value]);
 
+  const [uploading, setUploading] = useState('');
   const pick = async (event: Event) => {
     const file = (event.currentTarget as HTMLInputElement).files?.[0];
-    if (file) onChange({ kind: 'file', name: file.name, bytes: new Uint8Array(await file.arrayBuffer()) });
+    if (!file) return;
+    setProblem('');
+    setUploading(file.name);
+    try {
+      const objectId = await uploadFile(file);
+      onChange({
+        origin: 'file',
+        name: file.name,
+        objectId,
+        bytes: new Uint8Array(await file.arrayBuffer()),
+      });
+    } catch (error) {
+      setProblem(`${file.name}: ${errorText(error)}`);
+    } finally {
+      setUploading('');
+    }
   };
 
   return (
@@ -51,7 +67,7 @@ export function SourcePicker({ label, name, value, onChange, range, onRange }: P
       {value && (
         <div class="source-current">
           <span class="source-name">
-            {value.kind === 'object' ? 'result ' : 'file '}
+            {value.origin === 'result' ? 'result ' : 'file '}
             {value.name}
             {decoded ? ` · ${decoded.duration.toFixed(1)} s` : ''}
           </span>
@@ -60,6 +76,7 @@ export function SourcePicker({ label, name, value, onChange, range, onRange }: P
           </button>
         </div>
       )}
+      {uploading && <p class="hint">uploading {uploading}…</p>}
       {decoded && <Waveform decoded={decoded} range={range} onRange={onRange} />}
       {problem && <p class="problem">{problem}</p>}
     </div>
