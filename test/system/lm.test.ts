@@ -47,7 +47,7 @@ describe('lm service', () => {
     const { info } = await client.info({});
     assert.equal(info?.model?.loaded, true);
     assert.equal(info?.model?.constants.vocab_size, '217204');
-    assert.deepEqual(info?.model?.graphs, ['lm_decode', 'lm_decode_loop']);
+    assert.deepEqual(info?.model?.graphs, ['lm_decode', 'lm_decode_loop', 'lm_decode_top']);
     assert.match(info?.capabilities['lm.top_p'] ?? '', /applied/);
     assert.match(info?.capabilities['lm.seeds'] ?? '', /reproducible/);
     const { report } = await client.warmup({});

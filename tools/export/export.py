@@ -66,6 +66,7 @@ COMPONENT_OF = {
     "lm_prefill": "lm",
     "lm_decode": "lm",
     "lm_decode_loop": "lm",
+    "lm_decode_top": "lm",
 }
 SEED_OFFSET = {"vae": 0, "ace": 1, "text": 2, "lm": 3}
 
@@ -158,7 +159,7 @@ def write_fixtures(out_dir, spec, module):
         entry = {"name": f"case{ci}", "inputs": [], "outputs": []}
         for kind, specs, tensors in (("inputs", spec.inputs, inputs), ("outputs", spec.outputs, outputs)):
             for ts, t in zip(specs, tensors):
-                dtype = "<i8" if ts.dtype == "int64" else "<f4"
+                dtype = {"int64": "<i8", "int32": "<i4", "float64": "<f8"}.get(ts.dtype, "<f4")
                 arr = np.ascontiguousarray(t.detach().numpy().astype(dtype))
                 fname = f"{spec.name}.case{ci}.{kind[:-1]}.{ts.name}.bin"
                 arr.tofile(os.path.join(pdir, fname))

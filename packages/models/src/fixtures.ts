@@ -36,7 +36,14 @@ export async function readFixtureTensor(modelDir: string, t: FixtureTensor): Pro
   const buf = await readFile(join(modelDir, 'parity', t.file));
   const bytes = new Uint8Array(buf.byteLength);
   bytes.set(buf);
-  const data = t.dtype === 'int64' ? new BigInt64Array(bytes.buffer) : new Float32Array(bytes.buffer);
+  const data =
+    t.dtype === 'int64'
+      ? new BigInt64Array(bytes.buffer)
+      : t.dtype === 'int32'
+        ? new Int32Array(bytes.buffer)
+        : t.dtype === 'float64'
+          ? new Float64Array(bytes.buffer)
+          : new Float32Array(bytes.buffer);
   const count = t.shape.reduce((a, b) => a * b, 1);
   if (data.length !== count)
     throw new Error(`${t.file}: ${data.length} values, shape ${t.shape} needs ${count}`);
@@ -55,8 +62,8 @@ export async function readFixtureInputs(
 /** Largest |a - b| over two equally sized tensors (Infinity if shapes differ). */
 export function maxAbsDiff(a: ort.Tensor, b: ort.Tensor): number {
   if (a.dims.join(',') !== b.dims.join(',')) return Number.POSITIVE_INFINITY;
-  const x = a.data as Float32Array | BigInt64Array;
-  const y = b.data as Float32Array | BigInt64Array;
+  const x = a.data as Float32Array | Float64Array | Int32Array | BigInt64Array;
+  const y = b.data as Float32Array | Float64Array | Int32Array | BigInt64Array;
   let worst = 0;
   for (let i = 0; i < x.length; i++) {
     const d = Math.abs(Number(x[i]) - Number(y[i]));

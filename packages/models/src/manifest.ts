@@ -16,10 +16,11 @@ export const GRAPH_NAMES = [
   'lm_prefill',
   'lm_decode',
   'lm_decode_loop',
+  'lm_decode_top',
 ] as const;
 export type GraphName = (typeof GRAPH_NAMES)[number];
 
-export type TensorDtype = 'float32' | 'int64';
+export type TensorDtype = 'float32' | 'int64' | 'int32' | 'float64';
 /** A fixed size, or a symbolic dimension name shared across tensors (e.g. 'batch'). */
 export type Dim = number | string;
 

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .lm_loop import build_decode_loop
+from .lm_top import DecodeTop
 
 
 @dataclass
@@ -332,7 +333,65 @@ def _lm_specs(p, c):
         ],
         exact_outputs=("tokens",),
     )
-    return [prefill, decode, loop]
+    def top_case(rows, seq, total, lengths, cond, uncond, cfg, temp, hi, banned, gather, top_n):
+        def make(g):
+            return (
+                _ids(g, v, rows, seq),
+                _lengths_mask(lengths, total, left=True),
+                _past(p, g, total - seq, rows),
+                torch.tensor(cond, dtype=torch.int64),
+                torch.tensor(uncond, dtype=torch.int64),
+                torch.tensor(cfg),
+                torch.tensor(temp),
+                torch.tensor(hi, dtype=torch.int64),
+                torch.tensor(banned, dtype=torch.int64),
+                torch.tensor(gather, dtype=torch.int64),
+                torch.tensor([top_n], dtype=torch.int64),
+            )
+
+        return make
+
+    top = GraphSpec(
+        name="lm_decode_top",
+        file="lm_decode_top.onnx",
+        group="lm",
+        doc=(
+            "lm_decode for host-sampled phases without logits rows: per sequence the CFG-mixed head "
+            "(top 2), values at FSM ids, and the top_n of the masked row with its float64 total mass."
+        ),
+        inputs=[
+            TensorSpec("input_ids", "int64", ["batch", "seq"]),
+            TensorSpec("attention_mask", "int64", ["batch", "total"], "total = past + seq"),
+            TensorSpec("past_kv", "float32", _kv_dims(p, "past"), kv_doc),
+            TensorSpec("cond_row", "int64", ["seqs"], "row of each sequence's conditional logits"),
+            TensorSpec("uncond_row", "int64", ["seqs"], "its unconditional row (= cond_row without CFG)"),
+            TensorSpec("cfg_scale", "float32", ["seqs"], "u + s·(c − u); 1 without CFG"),
+            TensorSpec("temperature", "float32", ["seqs"], "> 0; only for `total`"),
+            TensorSpec("vocab_hi", "int64", ["seqs"], "ids >= vocab_hi are masked"),
+            TensorSpec("banned", "int64", ["seqs", "bans"], "masked ids; padding = vocab (ignored)"),
+            TensorSpec("gather_ids", "int64", ["seqs", "gathered"], "ids whose mixed logits are returned"),
+            TensorSpec("top_n", "int64", [1], "entries of the masked top list (<= vocab)"),
+        ],
+        outputs=[
+            TensorSpec("top_logits", "float32", ["seqs", "top_n"], "masked mixed logits, descending"),
+            TensorSpec("top_ids", "int32", ["seqs", "top_n"], "their ids (ties: lower id first)"),
+            TensorSpec("total", "float64", ["seqs"], "sum of exp(l/t − max/t) over the masked row"),
+            TensorSpec("head_logits", "float32", ["seqs", 2], "top 2 of the unmasked mixed row"),
+            TensorSpec("head_ids", "int32", ["seqs", 2]),
+            TensorSpec("gathered", "float32", ["seqs", "gathered"], "mixed logits at gather_ids"),
+            TensorSpec("new_kv", "float32", _kv_dims(p, "seq"), kv_doc),
+        ],
+        module=lambda: DecodeTop(c.lm),
+        cases=[
+            top_case(2, 1, 8, [8, 5], [0], [1], [2.0], [0.85], [151643], [[v]], [[198, 220]], 8),
+            top_case(
+                3, 2, 12, [12, 9, 7], [0, 1], [2, 1], [3.0, 1.0], [1.0, 0.5], [151643, v],
+                [[5, 9, 151000], [v, v, v]], [[198, 220, 11], [0, 1, 2]], 16,
+            ),
+        ],
+        exact_outputs=("top_ids", "head_ids"),
+    )
+    return [prefill, decode, loop, top]
 
 
 def all_graphs(p, components) -> List[GraphSpec]:

@@ -48,6 +48,7 @@ export {
   type Distribution,
   mixCfg,
   type SamplingParams,
+  type SortedHead,
   TokenSampler,
 } from './sampling.ts';
 export { DEFAULT_DECODE_PARAMS, type DecodeParams, type StepInput, selectToken } from './step.ts';

@@ -179,3 +179,70 @@ describe('mulberry32', () => {
     assert.equal(normalizeSeed(12.9), 12);
   });
 });
+
+describe('TokenSampler.sampleHead (the sorted head a graph returns) vs sample on the full row', () => {
+  // Peaky and flat rows over 20,000 ids, candidates [0, 15,000) minus some bans.
+  const n = 20_000;
+  const hi = 15_000;
+  const banned = new Set([3, 77, 4000, 14_999]);
+  const rows = [0.5, 3].map((std, r) => {
+    const rng = mulberry32(100 + r);
+    return Float32Array.from({ length: n }, () => {
+      const u = rng.nextUniform() + rng.nextUniform() + rng.nextUniform() - 1.5;
+      return Math.fround(u * std * 2);
+    });
+  });
+  const headOf = (row: Float32Array, t: number, size: number) => {
+    const ids = [...Array(hi).keys()].filter((id) => !banned.has(id));
+    ids.sort((a, b) => row[b]! - row[a]! || a - b);
+    const max = row[ids[0]!]! / t;
+    let total = 0;
+    for (const id of ids) total += Math.exp(row[id]! / t - max);
+    const values = new Float32Array(size).fill(Number.NEGATIVE_INFINITY);
+    const out = new Int32Array(size);
+    ids.slice(0, size).forEach((id, i) => {
+      values[i] = row[id]!;
+      out[i] = id;
+    });
+    return { values, ids: out, count: size, total };
+  };
+  const masked = (row: Float32Array) => {
+    const m = row.slice();
+    m.fill(Number.NEGATIVE_INFINITY, hi);
+    for (const id of banned) m[id] = Number.NEGATIVE_INFINITY;
+    return m;
+  };
+  const sampler = new TokenSampler(n);
+  const settings = [
+    { temperature: 0, topK: 0, topP: undefined },
+    { temperature: 0.85, topK: 50, topP: undefined },
+    { temperature: 0.85, topK: 40, topP: 0.9 },
+    { temperature: 0.85, topK: 0, topP: 0.9 },
+    { temperature: 1.3, topK: 0, topP: 0.5 },
+  ];
+  for (const [r, row] of rows.entries()) {
+    for (const params of settings) {
+      it(`row ${r}, T=${params.temperature} k=${params.topK} p=${params.topP}`, () => {
+        const head = headOf(row, params.temperature > 0 ? params.temperature : 1, 4096);
+        let decided = 0;
+        for (let seed = 0; seed < 40; seed++) {
+          const a = sampler.sampleHead(head, params, mulberry32(seed));
+          const b = sampler.sample(masked(row), params, mulberry32(seed), { kind: 'range', lo: 0, hi });
+          if (a === undefined) continue;
+          decided++;
+          assert.equal(a, b, `seed ${seed}`);
+        }
+        // The peaky row's nucleus fits in 4096; the flat row's top-p 0.9 nucleus does not.
+        if (r === 1 || params.topP === undefined || params.topK > 0) assert.equal(decided, 40);
+        else assert.equal(decided, 0);
+      });
+    }
+  }
+  it('declines plain multinomial (it walks every candidate in id order)', () => {
+    const head = headOf(rows[1]!, 1, 64);
+    assert.equal(
+      sampler.sampleHead(head, { temperature: 1, topK: 0, topP: undefined }, mulberry32(1)),
+      undefined,
+    );
+  });
+});

@@ -77,6 +77,19 @@ const HISTOGRAM_BINS = 4096;
 /** Logits this far below the max carry < e^-40 of the max's weight; they share the lowest bin. */
 const HISTOGRAM_SPAN = 40;
 
+/**
+ * The head of a masked distribution, as a graph can return it instead of the whole row: the
+ * `count` best candidates sorted by value desc, id asc (raw logits, before temperature), and
+ * `total` = Σ exp(x/t − max/t) over every candidate (float64), the top-p normaliser.
+ * Entries past the last candidate are −∞.
+ */
+export interface SortedHead {
+  readonly values: Float32Array;
+  readonly ids: Int32Array;
+  readonly count: number;
+  readonly total: number;
+}
+
 /** Reusable scratch buffers for one vocabulary size; one sampler per decode loop (not thread-shared). */
 export class TokenSampler {
   readonly #ids: Int32Array;
@@ -120,6 +133,56 @@ export class TokenSampler {
       if (acc > target) return d.ids[i]!;
     }
     return d.ids[d.count - 1]!;
+  }
+
+  /**
+   * The draw `sample` makes on the full row, from its sorted head only; undefined when the head
+   * cannot decide it (plain multinomial walks every candidate in id order; a top-k beyond the head;
+   * a top-p nucleus beyond it). Same arithmetic as `distribution` + the walk: weights
+   * exp(x/t − max/t) in the head's order, top-k totals summed in that order, the top-p cut against
+   * `head.total`. Draws one uniform only when it decides.
+   */
+  sampleHead(head: SortedHead, params: SamplingParams, rng: Rng): number | undefined {
+    let n = 0;
+    while (n < head.count && head.values[n]! > Number.NEGATIVE_INFINITY) n++;
+    if (n === 0) throw new Error('no candidate token has a finite logit');
+    if (params.temperature <= 0) return head.ids[0]!;
+    // All candidates are in the head when it ends before its length (the rest are −∞).
+    const complete = n < head.count;
+    const t = params.temperature;
+    const topK = params.topK > 0 ? Math.floor(params.topK) : 0;
+    const topP = params.topP !== undefined && params.topP > 0 && params.topP < 1 ? params.topP : 0;
+    if (topK === 0 && topP === 0) return undefined;
+    if (topK > n && !complete) return undefined;
+    const kept = topK > 0 ? Math.min(topK, n) : n;
+    const weights = this.#weights;
+    const max = head.values[0]! / t;
+    let sum = 0;
+    for (let i = 0; i < kept; i++) {
+      const w = Math.exp(head.values[i]! / t - max);
+      weights[i] = w;
+      sum += w;
+    }
+    let count = kept;
+    let total = sum;
+    if (topP > 0) {
+      const limit = topP * (topK > 0 ? sum : head.total);
+      let before = 0;
+      count = 0;
+      while (count < kept && before < limit) {
+        before += weights[count]!;
+        count++;
+      }
+      if (before < limit && topK === 0 && !complete) return undefined;
+      total = before;
+    }
+    const target = rng.nextUniform() * total;
+    let acc = 0;
+    for (let i = 0; i < count; i++) {
+      acc += weights[i]!;
+      if (acc > target) return head.ids[i]!;
+    }
+    return head.ids[count - 1]!;
   }
 
   /**

@@ -165,3 +165,36 @@ describe('continuous batching on the tiny LM', () => {
     }
   });
 });
+
+describe('phase 1 through lm_decode_top (heads) vs whole logits rows', () => {
+  it('writes the same metadata with less than half the bytes', async () => {
+    const open = (hostLogits: 'heads' | 'rows') =>
+      openLmRuntime(requireModelDir(), { intraOpThreads: 1, maxCaptionTokens: 12, hostLogits });
+    const heads = await open('heads');
+    const rows = await open('rows');
+    try {
+      const sequences = [seq(31, 'lofi piano', 10), seq(32, 'noisy garage rock with shouted vocals', 10)];
+      const settings = [
+        DEFAULT_DECODE_PARAMS,
+        { ...DEFAULT_DECODE_PARAMS, topK: 40, topP: 0.95, temperature: 1.0 },
+        { ...DEFAULT_DECODE_PARAMS, temperature: 0 },
+      ];
+      for (const params of settings) {
+        const j = job(sequences, { params, generateAudioCodes: false, useCotLanguage: true });
+        const a = start(heads, j);
+        const b = start(rows, j);
+        const [ha, hb] = [await a.done, await b.done];
+        assert.deepEqual(ha, hb, `params ${JSON.stringify(params)}`);
+        const perToken = (r: MeteredRunner) =>
+          (r.traffic.metadata.bytesIn + r.traffic.metadata.bytesOut) / r.traffic.metadata.tokens;
+        assert.ok(
+          perToken(a.runner) * 2 < perToken(b.runner),
+          `${perToken(a.runner)} vs ${perToken(b.runner)} B/token`,
+        );
+      }
+    } finally {
+      await heads.modelSet.close();
+      await rows.modelSet.close();
+    }
+  });
+});

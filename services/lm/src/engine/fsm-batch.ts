@@ -3,16 +3,21 @@
 // with CFG), FSM, RNG and sampling parameters; newcomers are prefilled in their own call and join
 // at a step boundary, finished and cancelled sequences leave at the next one. A sequence's tokens
 // are those it would write alone: its rows' keys, positions and draws do not depend on the others.
+
+import type ort from 'onnxruntime-node';
 import {
   advance,
   type DecodeParams,
   type FsmState,
   forcedToken,
   isFinished,
+  type LogitNeeds,
+  logitNeeds,
   type Rng,
   selectToken,
 } from '../core/index.ts';
 import { i64, KvCache, leftPad } from './graphs.ts';
+import { type HeadResult, HeadSampler, headFeeds, NeedFullRow, readHeads } from './heads.ts';
 import {
   type BatchContext,
   checkLength,
@@ -25,6 +30,9 @@ import {
 
 /** Forced tokens fed in one lm_decode call at most (user values and field names are short). */
 export const MAX_FORCED_RUN = 32;
+/** First and largest sorted-head size a sequence asks lm_decode_top for. */
+const INITIAL_TOP_N = 1024;
+const MAX_TOP_N = 16_384;
 
 export interface FsmDecodeOptions {
   params: DecodeParams;
@@ -49,8 +57,15 @@ interface FsmMember extends Member {
   readonly ids: number[];
   /** Rows in the batch cache: [cond] or [cond, uncond]. */
   rows: number[];
-  /** The last logits of its rows (views into the call's output). */
+  /** The last logits of its rows (views into the call's output), when the call returned rows. */
   logits: Float32Array[];
+  /** What the FSM reads next (decided before the call) and, from lm_decode_top, what came back. */
+  needs: LogitNeeds;
+  head: HeadResult | undefined;
+  /** Rows of this sequence in the last call's batch (for a full-row re-run). */
+  lastRows: number[];
+  /** Size of the sorted head it asks for; grows when a top-p nucleus did not fit. */
+  topN: number;
   /** The tokens to feed at the next call (sampled + forced). */
   segment: number[];
 }
@@ -62,9 +77,14 @@ export class FsmBatch {
   readonly waiting: FsmMember[] = [];
   /** Step counter per group (progress events). */
   readonly #steps = new Map<Group, number>();
+  readonly #sampler: HeadSampler;
+  /** The last call's row-graph feeds and, once a sequence needed them, its full logits. */
+  #lastFeeds: Record<string, ort.Tensor> | undefined;
+  #fullRows: Float32Array | undefined;
 
   constructor(ctx: BatchContext) {
     this.#ctx = ctx;
+    this.#sampler = new HeadSampler(ctx.lm.vocabSize);
   }
 
   get members(): readonly Member[] {
@@ -110,6 +130,10 @@ export class FsmBatch {
         ids: [],
         rows: [],
         logits: [],
+        needs: logitNeeds(fsms[index]!),
+        head: undefined,
+        lastRows: [],
+        topN: INITIAL_TOP_N,
         segment: [],
         reserve: longest + maxTokens + MAX_FORCED_RUN,
         rowCount: cfg ? 2 : 1,
@@ -128,24 +152,18 @@ export class FsmBatch {
     const pre = new KvCache(lm, rows.length, 1);
     const { ids, mask, width } = leftPad(rows, lm.padTokenId);
     this.#ctx.runner.mark();
-    const out = await sharedRun(
-      this.#ctx,
-      this.#ctx.decode,
-      'prefill',
-      {
-        input_ids: i64(ids, [rows.length, width]),
-        attention_mask: i64(mask, [rows.length, width]),
-        past_kv: pre.past(),
-      },
-      newcomers,
-    );
-    pre.append(out.new_kv!, (p, r) => Number(mask[r * width + p]));
-    const logits = out.logits!.data as Float32Array;
     let r = 0;
+    for (const m of newcomers) m.rows = Array.from({ length: m.rowCount }, () => r++);
+    const out = await this.#call(newcomers, 'prefill', {
+      input_ids: i64(ids, [rows.length, width]),
+      attention_mask: i64(mask, [rows.length, width]),
+      past_kv: pre.past(),
+    });
+    pre.append(out.new_kv!, (p, row) => Number(mask[row * width + p]));
     const fresh = newcomers.map((m) => {
-      const own = Array.from({ length: m.rowCount }, () => r++);
-      m.logits = own.map((row) => logits.subarray(row * lm.vocabSize, (row + 1) * lm.vocabSize));
-      return own.map((row) => ({ cache: pre, row }));
+      const own = m.rows.map((row) => ({ cache: pre, row }));
+      m.rows = [];
+      return own;
     });
     this.#regroup([...this.#members, ...newcomers], fresh);
   }
@@ -188,7 +206,7 @@ export class FsmBatch {
       this.#steps.set(group, steps);
       if (steps % 16 === 0) this.#members.find((m) => m.group === group)?.options.onProgress?.(steps);
     }
-    for (const m of this.#members) this.#sample(m);
+    for (const m of this.#members) await this.#sample(m);
     const live = this.#members.filter((m) => !m.left);
     if (live.length < this.#members.length) this.#regroup(this.#members);
     if (live.length === 0) return;
@@ -204,29 +222,94 @@ export class FsmBatch {
       const seg = segmentOf[r]!;
       for (let j = 0; j < seg.length; j++) input[r * width + width - seg.length + j] = BigInt(seg[j]!);
     }
-    const out = await sharedRun(
-      this.#ctx,
-      this.#ctx.decode,
-      'metadata',
-      {
-        input_ids: i64(input, [batch, width]),
-        attention_mask: cache.attentionMask(width, liveAt),
-        past_kv: cache.past(),
-      },
-      live,
-    );
+    const out = await this.#call(live, 'metadata', {
+      input_ids: i64(input, [batch, width]),
+      attention_mask: cache.attentionMask(width, liveAt),
+      past_kv: cache.past(),
+    });
     cache.append(out.new_kv!, (p, r) => liveAt(r, p));
-    const logits = out.logits!.data as Float32Array;
-    for (const m of live) {
-      m.logits = m.rows.map((row) => logits.subarray(row * lm.vocabSize, (row + 1) * lm.vocabSize));
-    }
   }
 
-  /** Samples one token for `m`, then takes every token its FSM forces next (same call). */
-  #sample(m: FsmMember): void {
+  /**
+   * One decode call for `members` (their `rows` index the feeds' batch): lm_decode_top when every
+   * member's next mask can be served from heads, ids and totals, else lm_decode (whole rows).
+   */
+  async #call(members: FsmMember[], phase: 'prefill' | 'metadata', feeds: Record<string, ort.Tensor>) {
     const { lm } = this.#ctx;
-    m.segment = [];
-    let token = selectToken({
+    for (const m of members)
+      if (m.needs.kind === 'range' && !headCanServe(m.options.params)) m.needs = { kind: 'full' };
+    const rowsOnly = this.#ctx.wholeRows === true || members.some((m) => m.needs.kind === 'full');
+    this.#lastFeeds = feeds;
+    this.#fullRows = undefined;
+    if (rowsOnly) {
+      const out = await sharedRun(this.#ctx, this.#ctx.decode, phase, feeds, members);
+      const logits = out.logits!.data as Float32Array;
+      this.#fullRows = logits;
+      for (const m of members) {
+        m.head = undefined;
+        m.lastRows = m.rows;
+        m.logits = m.rows.map((row) => logits.subarray(row * lm.vocabSize, (row + 1) * lm.vocabSize));
+      }
+      return out;
+    }
+    const extra = headFeeds(
+      lm,
+      members.map((m) => ({
+        rows: m.rows,
+        cfg: m.cfg,
+        params: m.options.params,
+        needs: m.needs,
+        topN: m.topN,
+      })),
+    );
+    const out = await sharedRun(this.#ctx, this.#ctx.top, phase, { ...feeds, ...extra }, members);
+    const heads = readHeads(
+      out,
+      members.length,
+      members.map((m) => m.needs),
+    );
+    members.forEach((m, j) => {
+      m.head = heads[j];
+      m.lastRows = m.rows;
+      m.logits = [];
+    });
+    return out;
+  }
+
+  /** Whole rows for `m` from the last call's feeds through lm_decode (a nucleus beyond its head). */
+  async #wholeRows(m: FsmMember): Promise<void> {
+    const { lm } = this.#ctx;
+    if (!this.#fullRows) {
+      const out = await sharedRun(this.#ctx, this.#ctx.decode, 'metadata', pickRowFeeds(this.#lastFeeds!), [
+        m,
+      ]);
+      this.#fullRows = out.logits!.data as Float32Array;
+    }
+    const logits = this.#fullRows;
+    m.logits = m.lastRows.map((row) => logits.subarray(row * lm.vocabSize, (row + 1) * lm.vocabSize));
+    m.head = undefined;
+    m.topN = Math.min(MAX_TOP_N, m.topN * 4);
+  }
+
+  /** Draws the next token of `m` from whole rows, or from its head (whole rows if that cannot decide). */
+  async #draw(m: FsmMember): Promise<number> {
+    if (m.head) {
+      try {
+        return this.#sampler.withHead(m.head, (row) =>
+          selectToken({
+            cond: row,
+            fsm: m.fsm,
+            sampler: this.#sampler,
+            rng: m.rng,
+            params: m.options.params,
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof NeedFullRow)) throw error;
+        await this.#wholeRows(m);
+      }
+    }
+    return selectToken({
       cond: m.logits[0]!,
       uncond: m.cfg ? m.logits[1] : undefined,
       fsm: m.fsm,
@@ -234,6 +317,13 @@ export class FsmBatch {
       rng: m.rng,
       params: m.options.params,
     });
+  }
+
+  /** Samples one token for `m`, then takes every token its FSM forces next (same call). */
+  async #sample(m: FsmMember): Promise<void> {
+    const { lm } = this.#ctx;
+    m.segment = [];
+    let token = await this.#draw(m);
     const traffic = m.group.job.traffic.metadata;
     const total = this.#ctx.runner.traffic.metadata;
     for (;;) {
@@ -254,7 +344,10 @@ export class FsmBatch {
         return;
       }
       const forced = m.segment.length < MAX_FORCED_RUN ? forcedToken(m.fsm) : undefined;
-      if (forced === undefined) return;
+      if (forced === undefined) {
+        m.needs = logitNeeds(m.fsm);
+        return;
+      }
       advance(m.fsm, forced);
       token = forced;
     }
@@ -270,4 +363,15 @@ export class FsmBatch {
     }
     m.group.done(m.index, m.ids);
   }
+}
+
+/** The head can decide a draw only with top-k (within the largest head) or top-p, or greedy. */
+function headCanServe(p: DecodeParams): boolean {
+  if (!(p.temperature > 0)) return true;
+  if (p.topK > MAX_TOP_N) return false;
+  return p.topK > 0 || (p.topP !== undefined && p.topP > 0 && p.topP < 1);
+}
+
+function pickRowFeeds(feeds: Record<string, ort.Tensor>): Record<string, ort.Tensor> {
+  return { input_ids: feeds.input_ids!, attention_mask: feeds.attention_mask!, past_kv: feeds.past_kv! };
 }

@@ -35,7 +35,7 @@ import type {
   UnderstandJob,
 } from './protocol.ts';
 
-export const LM_GRAPHS: readonly GraphName[] = ['lm_decode', 'lm_decode_loop'];
+export const LM_GRAPHS: readonly GraphName[] = ['lm_decode', 'lm_decode_loop', 'lm_decode_top'];
 
 export interface EngineOptions {
   device?: 'cpu' | `cuda:${number}`;
@@ -46,6 +46,11 @@ export interface EngineOptions {
   maxLyricsTokens?: number;
   /** KV-cache budget of the running batches in bytes (admission waits beyond it). */
   kvCacheBytes?: number;
+  /**
+   * Host-sampled steps through `lm_decode_top` (heads, default) or always through `lm_decode`
+   * (whole logits rows: the reference path the heads must reproduce; tests and diagnosis).
+   */
+  hostLogits?: 'heads' | 'rows';
 }
 
 /** Default KV budget: 1 GiB (the tiny model needs KiBs; a real one ~448 KiB per position and pair). */
@@ -80,8 +85,10 @@ export async function openLmRuntime(dir: string, options: EngineOptions = {}): P
       lm: modelSet.manifest.constants.lm,
       decode: modelSet.session('lm_decode'),
       loop: modelSet.session('lm_decode_loop'),
+      top: modelSet.session('lm_decode_top'),
       runner,
       sampler,
+      wholeRows: options.hostLogits === 'rows',
     },
     options.kvCacheBytes ?? DEFAULT_KV_CACHE_BYTES,
   );

@@ -83,6 +83,10 @@ export interface BatchContext {
   lm: LmConstants;
   decode: GraphSession;
   loop: GraphSession;
+  /** lm_decode_top: heads, gathered ids and totals instead of logits rows (host-sampled phases). */
+  top: GraphSession;
+  /** Always read whole logits rows in host-sampled steps (the reference path). */
+  wholeRows?: boolean;
   runner: MeteredRunner;
   sampler: TokenSampler;
 }

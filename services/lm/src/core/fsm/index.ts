@@ -1,3 +1,4 @@
+export { type LogitNeeds, logitNeeds } from './needs.ts';
 export { buildValueTree, type TreeNode, valueIds } from './prefix-tree.ts';
 export {
   advance,
