@@ -36,9 +36,11 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
 fi
 log "pnpm $(pnpm --version)"
 
-# Debian packages: nats-server (jobs), python3-torch/onnx (the model exporter).
+# Debian packages: nats-server (jobs), python3-torch/onnx (the model exporter), lame (the
+# gateway's MP3 encoder; without it the slower wasm build of LAME is used).
 need=()
 command -v nats-server >/dev/null || need+=(nats-server)
+command -v lame >/dev/null || need+=(lame)
 /usr/bin/python3 -c 'import torch, onnx' 2>/dev/null || need+=(python3-torch python3-onnx)
 # kubectl renders the Kubernetes overlays offline (deploy/tools); the machine image ships it.
 command -v kubectl >/dev/null || need+=(kubernetes-client)

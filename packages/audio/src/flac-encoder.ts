@@ -11,7 +11,8 @@ import { quantize } from './wav.ts';
  */
 export type FlacBitDepth = 16 | 24;
 
-const BLOCK_SIZE = 4096;
+export const FLAC_BLOCK_SIZE = 4096;
+const BLOCK_SIZE = FLAC_BLOCK_SIZE;
 const MAX_PARTITION_ORDER = 8;
 const MAX_FIXED_ORDER = 4;
 
@@ -56,14 +57,14 @@ export function encodeFlac(pcm: PcmAudio, bitDepth: FlacBitDepth): Uint8Array {
   return file;
 }
 
-function quantizeInts(src: Float32Array, bits: number): Int32Array {
+export function quantizeInts(src: Float32Array, bits: number): Int32Array {
   const scale = 2 ** (bits - 1);
   const out = new Int32Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = quantize(src[i]!, scale);
   return out;
 }
 
-interface StreamInfo {
+export interface StreamInfo {
   sampleRate: number;
   channels: number;
   bitDepth: number;
@@ -74,7 +75,7 @@ interface StreamInfo {
 }
 
 /** Metadata block header (last block, type 0) + the 34-byte STREAMINFO body. */
-function streamInfo(s: StreamInfo): Uint8Array {
+export function streamInfo(s: StreamInfo): Uint8Array {
   const w = new BitWriter(64);
   w.bits(1, 1); // last metadata block
   w.bits(0, 7); // STREAMINFO
@@ -148,7 +149,7 @@ const CHANNELS_LEFT_SIDE = 8;
 const CHANNELS_SIDE_RIGHT = 9;
 const CHANNELS_MID_SIDE = 10;
 
-function writeFrame(
+export function writeFrame(
   out: BitWriter,
   block: Int32Array[],
   index: number,
