@@ -26,6 +26,7 @@ import {
 } from '@acestep/runtime';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
+import { EncoderPool } from '../packages/audio/src/index.ts';
 import { defaultDitConfig } from '../services/dit/src/config.ts';
 import { ditSpec } from '../services/dit/src/service.ts';
 import { DiskResultStore } from '../services/gateway/src/jobs/disk-store.ts';
@@ -96,6 +97,7 @@ const context = {
   logger: createLogger('bench', 'error'),
   stageAttempts: 1,
   stageTimeoutMs: 600_000,
+  encoders: new EncoderPool(),
 };
 const stack = await launchStack();
 const gateway = connectClient(GatewayService, stack.gateway.address);
@@ -134,4 +136,5 @@ try {
 } finally {
   await stack.stop();
   await local.stop();
+  await context.encoders.close();
 }

@@ -85,7 +85,13 @@ function observe(
     const finish = (error?: unknown) => {
       if (finished) return;
       finished = true;
-      const code = error === undefined ? 'OK' : codeName(error);
+      // A write to a stream the client already closed fails with a plain error ("the stream has been
+      // destroyed"); the call's signal knows the real reason (client cancel, deadline, shutdown).
+      const cause =
+        error !== undefined && !(error instanceof ConnectError) && req.signal.aborted
+          ? req.signal.reason
+          : error;
+      const code = error === undefined ? 'OK' : codeName(cause);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.rpcRequests.inc({ method, code });
       metrics.rpcDuration.observe({ method, code }, seconds);

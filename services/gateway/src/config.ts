@@ -1,6 +1,6 @@
 // The gateway's config: the common service options plus where each stage
 // lives, where jobs and results are kept, and per-request limits.
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   defaultServiceConfig,
@@ -45,6 +45,8 @@ export interface GatewayConfig extends ServiceConfig {
   corsOrigins: string;
   /** Serve the web playground at / ("on", the default) or not. */
   playground: 'on' | 'off';
+  /** Worker threads that encode output files (items of a batch encode in parallel up to this). */
+  encoderThreads: number;
 }
 
 const TARGET = /^[\w.:/,[\]-]+$/;
@@ -90,6 +92,7 @@ export const GATEWAY_OPTIONS: OptionTable<Omit<GatewayConfig, keyof ServiceConfi
     /^(\*|(https?:\/\/[\w.-]+(:\d+)?)(,\s*https?:\/\/[\w.-]+(:\d+)?)*)?$/,
   ),
   playground: stringOption('playground', 'serve the web playground at /', 'on or off', /^(on|off)$/),
+  encoderThreads: intOption('encoder-threads', 'threads encoding output files', 1, 256),
 };
 
 /**
@@ -125,5 +128,6 @@ export function defaultGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gate
     jobAckWaitMs: 30_000,
     corsOrigins: '',
     playground: 'on',
+    encoderThreads: availableParallelism(),
   };
 }

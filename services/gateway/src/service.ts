@@ -2,18 +2,25 @@
 // same port speaks gRPC, gRPC-Web and Connect/JSON. Generations run through
 // the orchestrator; jobs through the job layer (embedded or NATS).
 
+import {
+  decodeAudioSourceOffThread,
+  defaultMp3Encoder,
+  EncoderPool,
+  isAudioInputError,
+} from '@acestep/audio';
 import { PLAYGROUND_DIR } from '@acestep/playground';
 import type { ServiceInfo } from '@acestep/proto/common';
 import {
+  AudioChunkSchema,
   DownloadAudioResponseSchema,
   GatewayService,
+  type GenerateResponse,
   GenerateResponseSchema,
   type GenerationConfig,
   type GenerationResult,
   GenerationResultSchema,
   InfoResponseSchema,
   JobState,
-  type Progress,
   WarmupResponseSchema,
 } from '@acestep/proto/gateway';
 import { Health } from '@acestep/proto/health';
@@ -93,17 +100,22 @@ export function gatewayService(
       if (tenant) tenants.checkQuota(tenant, await jobs.countActive(tenant.name).catch(() => 0));
       const generating = tenant ? tenants.startGenerate(tenant) : () => {};
       ctx.signal.addEventListener('abort', generating, { once: true });
-      const events: Progress[] = [];
+      const events: GenerateResponse['event'][] = [];
       let wake: (() => void) | undefined;
       let finished = false;
+      const push = (event: GenerateResponse['event']) => {
+        events.push(event);
+        wake?.();
+      };
       const run = runGeneration(
         { ...generate, store: jobs.store },
         req.config ?? ({} as GenerationConfig),
-        (p) => {
-          events.push(p);
-          wake?.();
-        },
+        (p) => push({ case: 'progress', value: p }),
         ctx.signal,
+        req.streamAudio
+          ? (a) =>
+              push({ case: 'audio', value: create(AudioChunkSchema, { ...a, offset: BigInt(a.offset) }) })
+          : undefined,
       ).finally(() => {
         finished = true;
         generating();
@@ -111,9 +123,9 @@ export function gatewayService(
       });
       run.catch(() => {});
       for (;;) {
-        const progress = events.shift();
-        if (progress) {
-          yield create(GenerateResponseSchema, { event: { case: 'progress', value: progress } });
+        const event = events.shift();
+        if (event) {
+          yield create(GenerateResponseSchema, { event });
           continue;
         }
         if (finished) break;
@@ -292,6 +304,7 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
   let generate: GenerateContext | undefined;
   let tenants: Tenants | undefined;
   let jobMetricSet: ReturnType<typeof jobMetrics> | undefined;
+  let encoders: EncoderPool | undefined;
   return {
     name: 'gateway',
     grpcServices: [GatewayService.typeName],
@@ -303,7 +316,10 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
       stages = connectStages(config);
       const limits = { maxBytes: config.maxUploadBytes };
       const deployment = deploymentSource(context, stages);
+      encoders = new EncoderPool({ size: config.encoderThreads });
+      logger.info('output encoders ready', { threads: encoders.size, mp3: defaultMp3Encoder() });
       const base = {
+        encoders,
         stages,
         deployment,
         audioLimits: limits,
@@ -386,6 +402,7 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
     stop: async (context) => {
       await jobs?.close({ graceMs: context.config.shutdownGraceMs });
       if (stages) closeStages(stages);
+      await encoders?.close();
     },
   };
 }

@@ -2,14 +2,7 @@
 // audio) → LM chunks in parallel → DiT → VAE decode → encode files → result.
 // Every step reports progress; every stage call carries the caller's signal,
 // so a cancel reaches the stage doing the work.
-import {
-  type AudioLimits,
-  decodeAudioOffThread,
-  encodeAudio,
-  formatFromSpec,
-  formatInfo,
-  isSilent,
-} from '@acestep/audio';
+import { type AudioLimits, decodeAudioOffThread, type EncoderPool, formatFromSpec } from '@acestep/audio';
 import { TaskType as DitTaskType } from '@acestep/proto/dit';
 import type { GenerationConfig, GenerationResult, Progress } from '@acestep/proto/gateway';
 import {
@@ -42,14 +35,8 @@ import {
 import type { ResultStore } from '../jobs/index.ts';
 import { objectUrl } from '../object-url.ts';
 import type { Stages } from '../stages.ts';
-import {
-  ditGenerate,
-  type LmCallResult,
-  lmGenerate,
-  vaeDecode,
-  vaeEncode,
-  withRetry,
-} from './stage-calls.ts';
+import { type AudioBytes, decodeToFiles } from './audio-out.ts';
+import { ditGenerate, type LmCallResult, lmGenerate, vaeEncode, withRetry } from './stage-calls.ts';
 
 const HOP = 1920;
 const FRAMES_PER_SECOND = 25;
@@ -64,6 +51,8 @@ export interface GenerateContext {
   stageAttempts: number;
   /** Deadline of each stage call, in milliseconds (propagated to the stage as the gRPC deadline). */
   stageTimeoutMs: number;
+  /** Where output files are encoded, off the event loop (one stream per item). */
+  encoders: EncoderPool;
 }
 
 const DIT_TASKS: Record<ResolvedConfig['taskType'], DitTaskType> = {
@@ -86,6 +75,7 @@ export async function runGeneration(
   request: GenerationConfig,
   report: (progress: Progress) => void,
   signal: AbortSignal,
+  onAudio?: (bytes: AudioBytes) => void,
 ): Promise<GenerationResult> {
   const started = Date.now();
   const progress = (
@@ -201,42 +191,27 @@ export async function runGeneration(
   );
   timings.ditModel = Date.now() - t1;
 
-  // VAE decode.
+  // VAE decode and file encoding, overlapped: each tile is encoded and stored as it arrives.
   progress(Stage.VAE, 0, items.length);
-  const t2 = Date.now();
-  const audio = await retry('vae', () => vaeDecode(context.stages.vae, dit.latents, call));
-  timings.vaeDecode = Date.now() - t2;
-  timings.ditTotal = timings.ditModel + timings.vaeDecode;
-
-  // Files.
-  progress(Stage.ENCODING, 0, audio.length);
-  const t3 = Date.now();
+  const t2 = performance.now();
   const format = formatFromSpec(config.audioFormat);
-  const files = [];
-  const silentItems: { index: number; rms: number }[] = [];
-  for (const [i, planar] of audio.entries()) {
-    const samples = planar.length / 2;
-    const pcm = { sampleRate: 48_000, channels: [planar.subarray(0, samples), planar.subarray(samples)] };
-    if (isSilent(pcm)) silentItems.push({ index: i, rms: rms(planar) });
-    const bytes = await encodeAudio(pcm, format);
-    const { extension, mimeType } = formatInfo(format);
-    const info = await context.store.putObject(bytes, {
-      filename: `item-${i}.${extension}`,
-      contentType: mimeType,
-    });
-    files.push(
-      create(AudioFileSchema, {
-        objectId: info.objectId,
-        format: config.audioFormat,
-        sizeBytes: BigInt(info.sizeBytes),
-        durationSeconds: samples / 48_000,
-        seed: seeds[i]!,
-        sha256: info.sha256,
-      }),
-    );
-    progress(Stage.ENCODING, i + 1, audio.length);
-  }
-  timings.audioConversion = Date.now() - t3;
+  const out = await retry('vae', () => decodeToFiles(context, dit.latents, format, call, onAudio));
+  timings.vaeDecode = Math.round(out.lastTileAt - t2);
+  timings.ditTotal = timings.ditModel + timings.vaeDecode;
+  // Only the encoding that did not overlap the decode is left to count.
+  timings.audioConversion = Math.round(out.doneAt - out.lastTileAt);
+  progress(Stage.ENCODING, out.items.length, out.items.length);
+  const silentItems = out.items.flatMap((item, index) => (item.silent ? [{ index, rms: item.rms }] : []));
+  const files = out.items.map((item, i) =>
+    create(AudioFileSchema, {
+      objectId: item.info.objectId,
+      format: config.audioFormat,
+      sizeBytes: BigInt(item.info.sizeBytes),
+      durationSeconds: item.samples / 48_000,
+      seed: seeds[i]!,
+      sha256: item.info.sha256,
+    }),
+  );
 
   const seedValue = formatSeedValue(seeds);
   const lmMetadata = firstMetadata ? (firstMetadata as LmMetadataView) : null;
@@ -380,10 +355,4 @@ function publicMetadata(m: StageLmMetadata | undefined) {
     language: m.language,
     timesignature: m.timesignature,
   });
-}
-
-function rms(values: Float32Array): number {
-  let sum = 0;
-  for (const v of values) sum += v * v;
-  return Math.sqrt(sum / Math.max(1, values.length));
 }

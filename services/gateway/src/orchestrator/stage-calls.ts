@@ -69,12 +69,16 @@ export async function vaeEncode(
   return latents;
 }
 
-/** Latents [T, 64] per item → planar [2, T·1920] audio per item. */
-export async function vaeDecode(
+/**
+ * Latents [T, 64] per item → audio segments [2, n] (itemIndex, offset in samples) in the order the
+ * VAE decodes them, each yielded as soon as its last chunk arrived: consumers see a song's first
+ * tile while the VAE still decodes the rest, and hold no more than they keep themselves.
+ */
+export async function* vaeDecodeSegments(
   vae: Client<typeof VaeService>,
-  latents: Float32Array[],
+  latents: readonly Float32Array[],
   call: CallOptions,
-): Promise<Float32Array[]> {
+): AsyncGenerator<Tensor> {
   const requests = (async function* () {
     yield { part: { case: 'spec' as const, value: { itemCount: latents.length } } };
     for (const [i, values] of latents.entries()) {
@@ -88,8 +92,17 @@ export async function vaeDecode(
   const chunks = (async function* () {
     for await (const res of vae.decode(requests, call)) if (res.event.case === 'audio') yield res.event.value;
   })();
+  yield* chunksToTensors(chunks, TENSOR_LIMITS);
+}
+
+/** Latents [T, 64] per item → planar [2, T·1920] audio per item (whole songs in memory). */
+export async function vaeDecode(
+  vae: Client<typeof VaeService>,
+  latents: Float32Array[],
+  call: CallOptions,
+): Promise<Float32Array[]> {
   const segments: Tensor[][] = latents.map(() => []);
-  for await (const t of chunksToTensors(chunks, TENSOR_LIMITS)) segments[t.itemIndex ?? 0]!.push(t);
+  for await (const t of vaeDecodeSegments(vae, latents, call)) segments[t.itemIndex ?? 0]!.push(t);
   return segments.map((item) => joinSegments(item, 2));
 }
 

@@ -21,6 +21,15 @@ export declare type GenerateRequest = Message<"acestep.v1.GenerateRequest"> & {
    * @generated from field: acestep.v1.GenerationConfig config = 1;
    */
   config?: GenerationConfig | undefined;
+
+  /**
+   * Also send each item's encoded file on this stream while it is being written (AudioChunk
+   * events), so a client can start playing before the song is finished. The stored objects are
+   * the same either way.
+   *
+   * @generated from field: bool stream_audio = 2;
+   */
+  streamAudio: boolean;
 };
 
 /**
@@ -48,6 +57,14 @@ export declare type GenerateResponse = Message<"acestep.v1.GenerateResponse"> & 
      */
     value: GenerationResult;
     case: "result";
+  } | {
+    /**
+     * Only with stream_audio.
+     *
+     * @generated from field: acestep.v1.AudioChunk audio = 3;
+     */
+    value: AudioChunk;
+    case: "audio";
   } | { case: undefined; value?: undefined };
 };
 
@@ -56,6 +73,48 @@ export declare type GenerateResponse = Message<"acestep.v1.GenerateResponse"> & 
  * Use `create(GenerateResponseSchema)` to create a new message.
  */
 export declare const GenerateResponseSchema: GenMessage<GenerateResponse>;
+
+/**
+ * The next bytes of one item's encoded file. Every file starts with its final header (the
+ * length is known before the audio is decoded), so the bytes received so far are a playable
+ * prefix.
+ *
+ * @generated from message acestep.v1.AudioChunk
+ */
+export declare type AudioChunk = Message<"acestep.v1.AudioChunk"> & {
+  /**
+   * The batch item, as in GenerationResult.audio.
+   *
+   * @generated from field: uint32 item_index = 1;
+   */
+  itemIndex: number;
+
+  /**
+   * Where data starts in the item's file. A retried VAE call restarts the file: offset 0 again,
+   * and the bytes received before for this item are to be discarded.
+   *
+   * @generated from field: uint64 offset = 2;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: bytes data = 3;
+   */
+  data: Uint8Array;
+
+  /**
+   * audio/mpeg, audio/wav or audio/flac.
+   *
+   * @generated from field: string mime_type = 4;
+   */
+  mimeType: string;
+};
+
+/**
+ * Describes the message acestep.v1.AudioChunk.
+ * Use `create(AudioChunkSchema)` to create a new message.
+ */
+export declare const AudioChunkSchema: GenMessage<AudioChunk>;
 
 /**
  * @generated from message acestep.v1.Job

@@ -11,7 +11,7 @@ import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
  * Describes the file acestep/v1/gateway.proto.
  */
 export const file_acestep_v1_gateway = /*@__PURE__*/
-  fileDesc("ChhhY2VzdGVwL3YxL2dhdGV3YXkucHJvdG8SCmFjZXN0ZXAudjEiPwoPR2VuZXJhdGVSZXF1ZXN0EiwKBmNvbmZpZxgBIAEoCzIcLmFjZXN0ZXAudjEuR2VuZXJhdGlvbkNvbmZpZyJ1ChBHZW5lcmF0ZVJlc3BvbnNlEigKCHByb2dyZXNzGAEgASgLMhQuYWNlc3RlcC52MS5Qcm9ncmVzc0gAEi4KBnJlc3VsdBgCIAEoCzIcLmFjZXN0ZXAudjEuR2VuZXJhdGlvblJlc3VsdEgAQgcKBWV2ZW50IpoCCgNKb2ISCgoCaWQYASABKAkSIwoFc3RhdGUYAiABKA4yFC5hY2VzdGVwLnYxLkpvYlN0YXRlEiwKBmNvbmZpZxgDIAEoCzIcLmFjZXN0ZXAudjEuR2VuZXJhdGlvbkNvbmZpZxImCghwcm9ncmVzcxgEIAEoCzIULmFjZXN0ZXAudjEuUHJvZ3Jlc3MSLAoGcmVzdWx0GAUgASgLMhwuYWNlc3RlcC52MS5HZW5lcmF0aW9uUmVzdWx0Ei4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlkKEFN1Ym1pdEpvYlJlcXVlc3QSLAoGY29uZmlnGAEgASgLMhwuYWNlc3RlcC52MS5HZW5lcmF0aW9uQ29uZmlnEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCSIxChFTdWJtaXRKb2JSZXNwb25zZRIcCgNqb2IYASABKAsyDy5hY2VzdGVwLnYxLkpvYiIbCg1HZXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIi4KDkdldEpvYlJlc3BvbnNlEhwKA2pvYhgBIAEoCzIPLmFjZXN0ZXAudjEuSm9iIh0KD1dhdGNoSm9iUmVxdWVzdBIKCgJpZBgBIAEoCSIwChBXYXRjaEpvYlJlc3BvbnNlEhwKA2pvYhgBIAEoCzIPLmFjZXN0ZXAudjEuSm9iIh4KEENhbmNlbEpvYlJlcXVlc3QSCgoCaWQYASABKAkiMQoRQ2FuY2VsSm9iUmVzcG9uc2USHAoDam9iGAEgASgLMg8uYWNlc3RlcC52MS5Kb2IiXQoPTGlzdEpvYnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJEiMKBXN0YXRlGAMgASgOMhQuYWNlc3RlcC52MS5Kb2JTdGF0ZSJKChBMaXN0Sm9ic1Jlc3BvbnNlEh0KBGpvYnMYASADKAsyDy5hY2VzdGVwLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoSVXBsb2FkQXVkaW9SZXF1ZXN0EgwKBGRhdGEYASABKAwSEAoIZmlsZW5hbWUYAiABKAkiVgoTVXBsb2FkQXVkaW9SZXNwb25zZRIRCglvYmplY3RfaWQYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoBBIYChBkdXJhdGlvbl9zZWNvbmRzGAMgASgBIikKFERvd25sb2FkQXVkaW9SZXF1ZXN0EhEKCW9iamVjdF9pZBgBIAEoCSIlChVEb3dubG9hZEF1ZGlvUmVzcG9uc2USDAoEZGF0YRgBIAEoDCINCgtJbmZvUmVxdWVzdCLEAQoMSW5mb1Jlc3BvbnNlEi8KB2dhdGV3YXkYASABKAsyHi5hY2VzdGVwLmNvbW1vbi52MS5TZXJ2aWNlSW5mbxI0CgZzdGFnZXMYAiADKAsyJC5hY2VzdGVwLnYxLkluZm9SZXNwb25zZS5TdGFnZXNFbnRyeRpNCgtTdGFnZXNFbnRyeRILCgNrZXkYASABKAkSLQoFdmFsdWUYAiABKAsyHi5hY2VzdGVwLmNvbW1vbi52MS5TZXJ2aWNlSW5mbzoCOAEiDwoNV2FybXVwUmVxdWVzdCKbAQoOV2FybXVwUmVzcG9uc2USOAoHcmVwb3J0cxgBIAMoCzInLmFjZXN0ZXAudjEuV2FybXVwUmVzcG9uc2UuUmVwb3J0c0VudHJ5Gk8KDFJlcG9ydHNFbnRyeRILCgNrZXkYASABKAkSLgoFdmFsdWUYAiABKAsyHy5hY2VzdGVwLmNvbW1vbi52MS5XYXJtdXBSZXBvcnQ6AjgBKpoBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBTLkBQoOR2F0ZXdheVNlcnZpY2USRwoIR2VuZXJhdGUSGy5hY2VzdGVwLnYxLkdlbmVyYXRlUmVxdWVzdBocLmFjZXN0ZXAudjEuR2VuZXJhdGVSZXNwb25zZTABEkgKCVN1Ym1pdEpvYhIcLmFjZXN0ZXAudjEuU3VibWl0Sm9iUmVxdWVzdBodLmFjZXN0ZXAudjEuU3VibWl0Sm9iUmVzcG9uc2USPwoGR2V0Sm9iEhkuYWNlc3RlcC52MS5HZXRKb2JSZXF1ZXN0GhouYWNlc3RlcC52MS5HZXRKb2JSZXNwb25zZRJHCghXYXRjaEpvYhIbLmFjZXN0ZXAudjEuV2F0Y2hKb2JSZXF1ZXN0GhwuYWNlc3RlcC52MS5XYXRjaEpvYlJlc3BvbnNlMAESSAoJQ2FuY2VsSm9iEhwuYWNlc3RlcC52MS5DYW5jZWxKb2JSZXF1ZXN0Gh0uYWNlc3RlcC52MS5DYW5jZWxKb2JSZXNwb25zZRJFCghMaXN0Sm9icxIbLmFjZXN0ZXAudjEuTGlzdEpvYnNSZXF1ZXN0GhwuYWNlc3RlcC52MS5MaXN0Sm9ic1Jlc3BvbnNlElAKC1VwbG9hZEF1ZGlvEh4uYWNlc3RlcC52MS5VcGxvYWRBdWRpb1JlcXVlc3QaHy5hY2VzdGVwLnYxLlVwbG9hZEF1ZGlvUmVzcG9uc2UoARJWCg1Eb3dubG9hZEF1ZGlvEiAuYWNlc3RlcC52MS5Eb3dubG9hZEF1ZGlvUmVxdWVzdBohLmFjZXN0ZXAudjEuRG93bmxvYWRBdWRpb1Jlc3BvbnNlMAESOQoESW5mbxIXLmFjZXN0ZXAudjEuSW5mb1JlcXVlc3QaGC5hY2VzdGVwLnYxLkluZm9SZXNwb25zZRI/CgZXYXJtdXASGS5hY2VzdGVwLnYxLldhcm11cFJlcXVlc3QaGi5hY2VzdGVwLnYxLldhcm11cFJlc3BvbnNlYgZwcm90bzM", [file_acestep_common_v1_service, file_acestep_v1_generation, file_google_protobuf_timestamp]);
+  fileDesc("ChhhY2VzdGVwL3YxL2dhdGV3YXkucHJvdG8SCmFjZXN0ZXAudjEiVQoPR2VuZXJhdGVSZXF1ZXN0EiwKBmNvbmZpZxgBIAEoCzIcLmFjZXN0ZXAudjEuR2VuZXJhdGlvbkNvbmZpZxIUCgxzdHJlYW1fYXVkaW8YAiABKAgingEKEEdlbmVyYXRlUmVzcG9uc2USKAoIcHJvZ3Jlc3MYASABKAsyFC5hY2VzdGVwLnYxLlByb2dyZXNzSAASLgoGcmVzdWx0GAIgASgLMhwuYWNlc3RlcC52MS5HZW5lcmF0aW9uUmVzdWx0SAASJwoFYXVkaW8YAyABKAsyFi5hY2VzdGVwLnYxLkF1ZGlvQ2h1bmtIAEIHCgVldmVudCJRCgpBdWRpb0NodW5rEhIKCml0ZW1faW5kZXgYASABKA0SDgoGb2Zmc2V0GAIgASgEEgwKBGRhdGEYAyABKAwSEQoJbWltZV90eXBlGAQgASgJIpoCCgNKb2ISCgoCaWQYASABKAkSIwoFc3RhdGUYAiABKA4yFC5hY2VzdGVwLnYxLkpvYlN0YXRlEiwKBmNvbmZpZxgDIAEoCzIcLmFjZXN0ZXAudjEuR2VuZXJhdGlvbkNvbmZpZxImCghwcm9ncmVzcxgEIAEoCzIULmFjZXN0ZXAudjEuUHJvZ3Jlc3MSLAoGcmVzdWx0GAUgASgLMhwuYWNlc3RlcC52MS5HZW5lcmF0aW9uUmVzdWx0Ei4KCmNyZWF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlkKEFN1Ym1pdEpvYlJlcXVlc3QSLAoGY29uZmlnGAEgASgLMhwuYWNlc3RlcC52MS5HZW5lcmF0aW9uQ29uZmlnEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCSIxChFTdWJtaXRKb2JSZXNwb25zZRIcCgNqb2IYASABKAsyDy5hY2VzdGVwLnYxLkpvYiIbCg1HZXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIi4KDkdldEpvYlJlc3BvbnNlEhwKA2pvYhgBIAEoCzIPLmFjZXN0ZXAudjEuSm9iIh0KD1dhdGNoSm9iUmVxdWVzdBIKCgJpZBgBIAEoCSIwChBXYXRjaEpvYlJlc3BvbnNlEhwKA2pvYhgBIAEoCzIPLmFjZXN0ZXAudjEuSm9iIh4KEENhbmNlbEpvYlJlcXVlc3QSCgoCaWQYASABKAkiMQoRQ2FuY2VsSm9iUmVzcG9uc2USHAoDam9iGAEgASgLMg8uYWNlc3RlcC52MS5Kb2IiXQoPTGlzdEpvYnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoDRISCgpwYWdlX3Rva2VuGAIgASgJEiMKBXN0YXRlGAMgASgOMhQuYWNlc3RlcC52MS5Kb2JTdGF0ZSJKChBMaXN0Sm9ic1Jlc3BvbnNlEh0KBGpvYnMYASADKAsyDy5hY2VzdGVwLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoSVXBsb2FkQXVkaW9SZXF1ZXN0EgwKBGRhdGEYASABKAwSEAoIZmlsZW5hbWUYAiABKAkiVgoTVXBsb2FkQXVkaW9SZXNwb25zZRIRCglvYmplY3RfaWQYASABKAkSEgoKc2l6ZV9ieXRlcxgCIAEoBBIYChBkdXJhdGlvbl9zZWNvbmRzGAMgASgBIikKFERvd25sb2FkQXVkaW9SZXF1ZXN0EhEKCW9iamVjdF9pZBgBIAEoCSIlChVEb3dubG9hZEF1ZGlvUmVzcG9uc2USDAoEZGF0YRgBIAEoDCINCgtJbmZvUmVxdWVzdCLEAQoMSW5mb1Jlc3BvbnNlEi8KB2dhdGV3YXkYASABKAsyHi5hY2VzdGVwLmNvbW1vbi52MS5TZXJ2aWNlSW5mbxI0CgZzdGFnZXMYAiADKAsyJC5hY2VzdGVwLnYxLkluZm9SZXNwb25zZS5TdGFnZXNFbnRyeRpNCgtTdGFnZXNFbnRyeRILCgNrZXkYASABKAkSLQoFdmFsdWUYAiABKAsyHi5hY2VzdGVwLmNvbW1vbi52MS5TZXJ2aWNlSW5mbzoCOAEiDwoNV2FybXVwUmVxdWVzdCKbAQoOV2FybXVwUmVzcG9uc2USOAoHcmVwb3J0cxgBIAMoCzInLmFjZXN0ZXAudjEuV2FybXVwUmVzcG9uc2UuUmVwb3J0c0VudHJ5Gk8KDFJlcG9ydHNFbnRyeRILCgNrZXkYASABKAkSLgoFdmFsdWUYAiABKAsyHy5hY2VzdGVwLmNvbW1vbi52MS5XYXJtdXBSZXBvcnQ6AjgBKpoBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIUChBKT0JfU1RBVEVfUVVFVUVEEAESFQoRSk9CX1NUQVRFX1JVTk5JTkcQAhIXChNKT0JfU1RBVEVfU1VDQ0VFREVEEAMSFAoQSk9CX1NUQVRFX0ZBSUxFRBAEEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBTLkBQoOR2F0ZXdheVNlcnZpY2USRwoIR2VuZXJhdGUSGy5hY2VzdGVwLnYxLkdlbmVyYXRlUmVxdWVzdBocLmFjZXN0ZXAudjEuR2VuZXJhdGVSZXNwb25zZTABEkgKCVN1Ym1pdEpvYhIcLmFjZXN0ZXAudjEuU3VibWl0Sm9iUmVxdWVzdBodLmFjZXN0ZXAudjEuU3VibWl0Sm9iUmVzcG9uc2USPwoGR2V0Sm9iEhkuYWNlc3RlcC52MS5HZXRKb2JSZXF1ZXN0GhouYWNlc3RlcC52MS5HZXRKb2JSZXNwb25zZRJHCghXYXRjaEpvYhIbLmFjZXN0ZXAudjEuV2F0Y2hKb2JSZXF1ZXN0GhwuYWNlc3RlcC52MS5XYXRjaEpvYlJlc3BvbnNlMAESSAoJQ2FuY2VsSm9iEhwuYWNlc3RlcC52MS5DYW5jZWxKb2JSZXF1ZXN0Gh0uYWNlc3RlcC52MS5DYW5jZWxKb2JSZXNwb25zZRJFCghMaXN0Sm9icxIbLmFjZXN0ZXAudjEuTGlzdEpvYnNSZXF1ZXN0GhwuYWNlc3RlcC52MS5MaXN0Sm9ic1Jlc3BvbnNlElAKC1VwbG9hZEF1ZGlvEh4uYWNlc3RlcC52MS5VcGxvYWRBdWRpb1JlcXVlc3QaHy5hY2VzdGVwLnYxLlVwbG9hZEF1ZGlvUmVzcG9uc2UoARJWCg1Eb3dubG9hZEF1ZGlvEiAuYWNlc3RlcC52MS5Eb3dubG9hZEF1ZGlvUmVxdWVzdBohLmFjZXN0ZXAudjEuRG93bmxvYWRBdWRpb1Jlc3BvbnNlMAESOQoESW5mbxIXLmFjZXN0ZXAudjEuSW5mb1JlcXVlc3QaGC5hY2VzdGVwLnYxLkluZm9SZXNwb25zZRI/CgZXYXJtdXASGS5hY2VzdGVwLnYxLldhcm11cFJlcXVlc3QaGi5hY2VzdGVwLnYxLldhcm11cFJlc3BvbnNlYgZwcm90bzM", [file_acestep_common_v1_service, file_acestep_v1_generation, file_google_protobuf_timestamp]);
 
 /**
  * Describes the message acestep.v1.GenerateRequest.
@@ -28,137 +28,144 @@ export const GenerateResponseSchema = /*@__PURE__*/
   messageDesc(file_acestep_v1_gateway, 1);
 
 /**
+ * Describes the message acestep.v1.AudioChunk.
+ * Use `create(AudioChunkSchema)` to create a new message.
+ */
+export const AudioChunkSchema = /*@__PURE__*/
+  messageDesc(file_acestep_v1_gateway, 2);
+
+/**
  * Describes the message acestep.v1.Job.
  * Use `create(JobSchema)` to create a new message.
  */
 export const JobSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 2);
+  messageDesc(file_acestep_v1_gateway, 3);
 
 /**
  * Describes the message acestep.v1.SubmitJobRequest.
  * Use `create(SubmitJobRequestSchema)` to create a new message.
  */
 export const SubmitJobRequestSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 3);
+  messageDesc(file_acestep_v1_gateway, 4);
 
 /**
  * Describes the message acestep.v1.SubmitJobResponse.
  * Use `create(SubmitJobResponseSchema)` to create a new message.
  */
 export const SubmitJobResponseSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 4);
+  messageDesc(file_acestep_v1_gateway, 5);
 
 /**
  * Describes the message acestep.v1.GetJobRequest.
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 5);
+  messageDesc(file_acestep_v1_gateway, 6);
 
 /**
  * Describes the message acestep.v1.GetJobResponse.
  * Use `create(GetJobResponseSchema)` to create a new message.
  */
 export const GetJobResponseSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 6);
+  messageDesc(file_acestep_v1_gateway, 7);
 
 /**
  * Describes the message acestep.v1.WatchJobRequest.
  * Use `create(WatchJobRequestSchema)` to create a new message.
  */
 export const WatchJobRequestSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 7);
+  messageDesc(file_acestep_v1_gateway, 8);
 
 /**
  * Describes the message acestep.v1.WatchJobResponse.
  * Use `create(WatchJobResponseSchema)` to create a new message.
  */
 export const WatchJobResponseSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 8);
+  messageDesc(file_acestep_v1_gateway, 9);
 
 /**
  * Describes the message acestep.v1.CancelJobRequest.
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 9);
+  messageDesc(file_acestep_v1_gateway, 10);
 
 /**
  * Describes the message acestep.v1.CancelJobResponse.
  * Use `create(CancelJobResponseSchema)` to create a new message.
  */
 export const CancelJobResponseSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 10);
+  messageDesc(file_acestep_v1_gateway, 11);
 
 /**
  * Describes the message acestep.v1.ListJobsRequest.
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 11);
+  messageDesc(file_acestep_v1_gateway, 12);
 
 /**
  * Describes the message acestep.v1.ListJobsResponse.
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 12);
+  messageDesc(file_acestep_v1_gateway, 13);
 
 /**
  * Describes the message acestep.v1.UploadAudioRequest.
  * Use `create(UploadAudioRequestSchema)` to create a new message.
  */
 export const UploadAudioRequestSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 13);
+  messageDesc(file_acestep_v1_gateway, 14);
 
 /**
  * Describes the message acestep.v1.UploadAudioResponse.
  * Use `create(UploadAudioResponseSchema)` to create a new message.
  */
 export const UploadAudioResponseSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 14);
+  messageDesc(file_acestep_v1_gateway, 15);
 
 /**
  * Describes the message acestep.v1.DownloadAudioRequest.
  * Use `create(DownloadAudioRequestSchema)` to create a new message.
  */
 export const DownloadAudioRequestSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 15);
+  messageDesc(file_acestep_v1_gateway, 16);
 
 /**
  * Describes the message acestep.v1.DownloadAudioResponse.
  * Use `create(DownloadAudioResponseSchema)` to create a new message.
  */
 export const DownloadAudioResponseSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 16);
+  messageDesc(file_acestep_v1_gateway, 17);
 
 /**
  * Describes the message acestep.v1.InfoRequest.
  * Use `create(InfoRequestSchema)` to create a new message.
  */
 export const InfoRequestSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 17);
+  messageDesc(file_acestep_v1_gateway, 18);
 
 /**
  * Describes the message acestep.v1.InfoResponse.
  * Use `create(InfoResponseSchema)` to create a new message.
  */
 export const InfoResponseSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 18);
+  messageDesc(file_acestep_v1_gateway, 19);
 
 /**
  * Describes the message acestep.v1.WarmupRequest.
  * Use `create(WarmupRequestSchema)` to create a new message.
  */
 export const WarmupRequestSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 19);
+  messageDesc(file_acestep_v1_gateway, 20);
 
 /**
  * Describes the message acestep.v1.WarmupResponse.
  * Use `create(WarmupResponseSchema)` to create a new message.
  */
 export const WarmupResponseSchema = /*@__PURE__*/
-  messageDesc(file_acestep_v1_gateway, 20);
+  messageDesc(file_acestep_v1_gateway, 21);
 
 /**
  * Describes the enum acestep.v1.JobState.
