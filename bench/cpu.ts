@@ -1,6 +1,6 @@
 // CPU seconds of a process, from /proc (Linux): its own threads, plus the children it has reaped
 // (a `lame` child's time lands in the parent's cutime/cstime once it exits). 10 ms resolution.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on every Linux ABI Node ships for
 
@@ -32,4 +32,20 @@ export function rssBytes(pid: number | 'self' = 'self'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
   return Number(kib ?? 0) * 1024;
+}
+
+/** CPU seconds of a process's threads whose name starts with `prefix` (Linux thread names, 15 chars). */
+export function threadCpuSeconds(pid: number, prefix: string): number {
+  let total = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      if (!readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').startsWith(prefix)) continue;
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[14 - 3]) + Number(fields[15 - 3])) / TICKS_PER_SECOND;
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return total;
 }

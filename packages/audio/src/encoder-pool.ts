@@ -93,7 +93,8 @@ export class EncoderPool {
   }
 
   #spawn(): Thread {
-    const worker = new Worker(new URL('./encoder-worker.ts', import.meta.url));
+    // The name is the thread's name in /proc (bench/audio-path.ts counts the encoders' CPU by it).
+    const worker = new Worker(new URL('./encoder-worker.ts', import.meta.url), { name: 'encoder' });
     const thread: Thread = { worker, streams: 0 };
     worker.unref(); // an idle pool never keeps the process alive
     worker.on('message', (reply: EncoderReply) => this.#onReply(reply));
