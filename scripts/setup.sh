@@ -58,6 +58,24 @@ if [ "${#need[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
+# WebGPU over Mesa's software Vulkan driver (lavapipe), for the WebGPU tests: Dawn in
+# onnxruntime-node refuses bookworm's Mesa 22, so Mesa 25 comes from bookworm-backports,
+# added on the same mirror the machine already uses.
+if ! dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null | grep -q '^2[5-9]'; then
+  mirror=$(grep -hoE 'https?://[^ ]+/debian/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+    /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1 | tr -d ' ')
+  mirror=${mirror:-http://deb.debian.org/debian}
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    log "adding bookworm-backports (${mirror})"
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+      "$mirror" | as_root tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null
+  fi
+  log "apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+    -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
+fi
+
 log "pnpm install"
 pnpm install --frozen-lockfile --reporter=silent
 

@@ -217,7 +217,7 @@ describe('graceful shutdown of a stage', () => {
   it('refuses to start with an invalid configuration, naming the option', async () => {
     await assert.rejects(
       launchService('lm', { args: ['--device', 'gpu'] }),
-      /--device="gpu" is invalid: where graphs run must be "cpu" or "cuda:N"/,
+      /--device="gpu" is invalid: where graphs run must be "cpu", "cuda:N" or "webgpu\[:N\]"/,
     );
   });
 });

@@ -1,4 +1,6 @@
 export { ContractError, checkGraph } from './contract.ts';
+export type { Device, ParsedDevice } from './device.ts';
+export { DEVICE_ALLOWED, DEVICE_PATTERN, DeviceError, hasDeviceTensors, parseDevice } from './device.ts';
 export type { FixtureCase, FixtureIndex, FixtureTensor, GraphFixtures } from './fixtures.ts';
 export { loadFixtureIndex, maxAbsDiff, readFixtureInputs, readFixtureTensor } from './fixtures.ts';
 export type { GraphSession } from './graph-session.ts';
@@ -25,6 +27,6 @@ export {
   ManifestError,
   parseManifest,
 } from './manifest.ts';
-export type { Device, ModelSet, OpenOptions } from './modelSet.ts';
+export type { ModelSet, OpenOptions } from './modelSet.ts';
 export { openModelSet, sessionOptions, sha256File } from './modelSet.ts';
 export { defaultModelDir, requireModelDir, TINY_BUILD_COMMAND } from './paths.ts';

@@ -3,11 +3,10 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { checkGraph } from './contract.ts';
+import { type Device, DeviceError, executionProviders } from './device.ts';
 import type { GraphSession } from './graph-session.ts';
 import { GRAPH_NAMES, type GraphName, loadManifest, type Manifest, ManifestError } from './manifest.ts';
 import { openModelSetInWorker } from './worker-model-set.ts';
-
-export type Device = 'cpu' | `cuda:${number}`;
 
 export interface OpenOptions {
   device?: Device;
@@ -34,9 +33,14 @@ export interface ModelSet {
   close(): Promise<void>;
 }
 
-export function sessionOptions(device: Device, intraOpThreads?: number): ort.InferenceSession.SessionOptions {
+/** Session options of one graph file on a device (WebGPU pins some of a graph's ops to the CPU). */
+export async function sessionOptions(
+  device: Device,
+  graphFile: string,
+  intraOpThreads?: number,
+): Promise<ort.InferenceSession.SessionOptions> {
   const opts: ort.InferenceSession.SessionOptions = {
-    executionProviders: executionProviders(device),
+    executionProviders: await executionProviders(device, graphFile),
     graphOptimizationLevel: 'all',
     interOpNumThreads: 1,
     // The Loop graph makes ORT warn about value_info it re-infers; errors still surface.
@@ -44,13 +48,6 @@ export function sessionOptions(device: Device, intraOpThreads?: number): ort.Inf
   };
   if (intraOpThreads !== undefined) opts.intraOpNumThreads = intraOpThreads;
   return opts;
-}
-
-function executionProviders(device: Device): ort.InferenceSession.ExecutionProviderConfig[] {
-  if (device === 'cpu') return ['cpu'];
-  const id = Number(device.slice('cuda:'.length));
-  if (!Number.isInteger(id) || id < 0) throw new Error(`bad device ${device}`);
-  return [{ name: 'cuda', deviceId: id }, 'cpu'];
 }
 
 /**
@@ -61,7 +58,7 @@ export async function openModelSet(dir: string, options: OpenOptions = {}): Prom
   if (options.worker) return openModelSetInWorker(dir, options);
   const manifest = await loadManifest(dir);
   const names = options.graphs ?? GRAPH_NAMES;
-  const opts = sessionOptions(options.device ?? 'cpu', options.intraOpThreads);
+  const device = options.device ?? 'cpu';
   const sessions: Partial<Record<GraphName, ort.InferenceSession>> = {};
   const close = async () => {
     await Promise.all(Object.values(sessions).map((s) => s.release()));
@@ -70,7 +67,13 @@ export async function openModelSet(dir: string, options: OpenOptions = {}): Prom
     for (const name of names) {
       const entry = manifest.graphs[name];
       if (options.verifyHashes) await verifyGraphFiles(dir, name, manifest);
-      const session = await ort.InferenceSession.create(join(dir, entry.file), opts);
+      const file = join(dir, entry.file);
+      const opts = await sessionOptions(device, file, options.intraOpThreads);
+      const session = await ort.InferenceSession.create(file, opts).catch((error: Error) => {
+        // Every graph is opened at start-up, so a device that cannot run one fails here, named.
+        if (device === 'cpu') throw error;
+        throw new DeviceError(`graph ${name} cannot run on ${device}: ${error.message}`);
+      });
       sessions[name] = session;
       checkGraph(name, entry, session);
     }

@@ -25,7 +25,10 @@ describe('loadServiceConfig', () => {
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         assert.match(error.message, /--port="70000" is invalid: gRPC port must be an integer in 0\.\.65535/);
-        assert.match(error.message, /ACESTEP_DEVICE="gpu0" is invalid: .* must be "cpu" or "cuda:N"/);
+        assert.match(
+          error.message,
+          /ACESTEP_DEVICE="gpu0" is invalid: .* must be "cpu", "cuda:N" or "webgpu\[:N\]"/,
+        );
         assert.match(error.message, /unknown option --colour/);
         return true;
       },

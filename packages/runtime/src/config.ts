@@ -3,7 +3,8 @@
 // Every problem is collected and reported together, naming the flag, the
 // variable and the allowed values, so an operator fixes a pod spec in one go.
 
-export type Device = 'cpu' | `cuda:${number}`;
+// The same syntax as @acestep/models' parseDevice, which maps it to execution providers.
+export type Device = 'cpu' | `cuda:${number}` | `webgpu:${number}` | 'webgpu';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** What every service takes. */
@@ -83,7 +84,12 @@ export const SERVICE_OPTIONS = {
   port: intOption('port', 'gRPC port', 0, 65535),
   metricsPort: intOption('metrics-port', 'HTTP port for /metrics', 0, 65535),
   modelDir: stringOption<string>('model-dir', 'model set directory', 'a directory path', /^.+$/),
-  device: stringOption<Device>('device', 'where graphs run', '"cpu" or "cuda:N"', /^(cpu|cuda:\d{1,2})$/),
+  device: stringOption<Device>(
+    'device',
+    'where graphs run',
+    '"cpu", "cuda:N" or "webgpu[:N]"',
+    /^(cpu|cuda:\d{1,2}|webgpu(:\d{1,2})?)$/,
+  ),
   threads: intOption('threads', 'onnxruntime intra-op threads (0 = default)', 0, 1024),
   maxQueue: intOption('max-queue', 'queued requests before RESOURCE_EXHAUSTED', 1, 100_000),
   maxBatch: intOption('max-batch', 'items per batch', 1, 64),

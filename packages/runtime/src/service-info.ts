@@ -18,6 +18,11 @@ export interface ServiceInfoInput {
   executionProviders?: string[];
 }
 
+function providersOf(device: ServiceConfig['device']): string[] {
+  if (device === 'cpu') return ['cpu'];
+  return [device.startsWith('webgpu') ? 'webgpu' : 'cuda', 'cpu'];
+}
+
 export function buildServiceInfo(input: ServiceInfoInput): ServiceInfo {
   const { config } = input;
   return create(ServiceInfoSchema, {
@@ -27,7 +32,7 @@ export function buildServiceInfo(input: ServiceInfoInput): ServiceInfo {
     model: input.model ?? create(ModelInfoSchema, { directory: config.modelDir, loaded: false }),
     device: {
       device: config.device,
-      executionProviders: input.executionProviders ?? (config.device === 'cpu' ? ['cpu'] : ['cuda', 'cpu']),
+      executionProviders: input.executionProviders ?? providersOf(config.device),
       intraOpThreads: config.threads,
     },
     limits: {

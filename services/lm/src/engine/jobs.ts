@@ -1,6 +1,6 @@
 // The engine's jobs, run inside the worker thread that owns the graphs: Generate (phase 1 with the
 // FSM, phase 2 with the K-step loop), and the single-sequence understand / format / create flows.
-import { type GraphName, type ModelSet, openModelSet } from '@acestep/models';
+import { type Device, type GraphName, type ModelSet, openModelSet } from '@acestep/models';
 import { loadQwen3Tokenizer, type Qwen3Tokenizer } from '@acestep/tokenizer';
 import {
   buildFormatPrompts,
@@ -38,7 +38,7 @@ import type {
 export const LM_GRAPHS: readonly GraphName[] = ['lm_decode', 'lm_decode_loop', 'lm_decode_top'];
 
 export interface EngineOptions {
-  device?: 'cpu' | `cuda:${number}`;
+  device?: Device;
   intraOpThreads?: number;
   /** Caption cap of the FSM (core default 512). */
   maxCaptionTokens?: number;

@@ -142,7 +142,7 @@ export declare const ModelInfoSchema: GenMessage<ModelInfo>;
  */
 export declare type DeviceInfo = Message<"acestep.common.v1.DeviceInfo"> & {
   /**
-   * "cpu" or "cuda:N".
+   * "cpu", "cuda:N" or "webgpu[:N]".
    *
    * @generated from field: string device = 1;
    */
