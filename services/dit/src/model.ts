@@ -3,10 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  DeviceCopier,
   type DitVariant,
   ditVariant,
   type GraphName,
   type GraphSession,
+  hasDeviceTensors,
   loadManifest,
   type Manifest,
   type ModelSet,
@@ -49,6 +51,11 @@ export interface DitModel extends DitModelMeta {
   hidden: number;
   tokenizer: Qwen3Tokenizer;
   session(name: DitGraph): GraphSession;
+  /**
+   * On WebGPU with in-thread sessions: uploads a run's conditioning once, so the denoising
+   * steps reuse it on the device instead of copying it in on every step.
+   */
+  copier?: DeviceCopier;
 }
 
 async function readFloat32(dir: string, file: string, count: number): Promise<Float32Array> {
@@ -95,7 +102,10 @@ export async function loadDit(
     ...(config.threads > 0 ? { intraOpThreads: config.threads } : {}),
   });
   try {
-    return await bindModel(modelSet);
+    const model = await bindModel(modelSet);
+    // Device tensors cannot cross threads: only in-thread sessions (the engine worker) keep state.
+    if (hasDeviceTensors(config.device) && !options.worker) model.copier = new DeviceCopier();
+    return model;
   } catch (error) {
     await modelSet.close();
     throw error;

@@ -36,6 +36,7 @@ import {
   type TaskPlan,
 } from './core/tasks.ts';
 import type { DitModel, DitModelMeta } from './model.ts';
+import { type Feeds, hostBytes, StepFeeds, tensorBytes } from './step-feeds.ts';
 
 export interface GenerateItem {
   caption: string;
@@ -266,6 +267,13 @@ export interface RunStats {
   totalNs: bigint;
   /** Time spent awaiting dit_step runs (worker copy + inference). */
   modelNs: bigint;
+  /**
+   * Bytes of host tensors fed to dit_step and of its outputs: what crosses between host and
+   * device (on CUDA every run copies them; on WebGPU the conditioning is uploaded once per run
+   * and counted once).
+   */
+  hostToDeviceBytes: number;
+  deviceToHostBytes: number;
 }
 
 export interface JobsResult {
@@ -296,50 +304,6 @@ export function mergeConditioning(parts: readonly Conditioning[]): Conditioning 
   };
 }
 
-/** Feeds of dit_step for a conditioning, CFG-doubled ones cached (built once per run, not per step). */
-class StepFeeds {
-  readonly #model: DitModel;
-  readonly #cache = new WeakMap<Conditioning, { plain?: Feeds; cfg?: Feeds }>();
-
-  constructor(model: DitModel) {
-    this.#model = model;
-  }
-
-  get(conditioning: Conditioning, withNullCondition: boolean): Feeds {
-    const entry = this.#cache.get(conditioning) ?? {};
-    this.#cache.set(conditioning, entry);
-    if (withNullCondition) {
-      entry.cfg ??= this.#build(conditioning, true);
-      return entry.cfg;
-    }
-    entry.plain ??= this.#build(conditioning, false);
-    return entry.plain;
-  }
-
-  #build(c: Conditioning, cfg: boolean): Feeds {
-    const { hidden, nullCondition } = this.#model;
-    const rows = cfg ? 2 * c.batch : c.batch;
-    let states = c.encoderHiddenStates;
-    let context = c.contextLatents;
-    if (cfg) {
-      // Rows [B, 2B): null_condition_emb at every encoder position; context latents repeated.
-      states = new Float32Array(2 * states.length);
-      states.set(c.encoderHiddenStates);
-      for (let at = c.encoderHiddenStates.length; at < states.length; at += hidden)
-        states.set(nullCondition, at);
-      context = new Float32Array(2 * context.length);
-      context.set(c.contextLatents);
-      context.set(c.contextLatents, c.contextLatents.length);
-    }
-    return {
-      encoder_hidden_states: new ort.Tensor('float32', states, [rows, c.encLen, hidden]),
-      context_latents: new ort.Tensor('float32', context, [rows, c.frames, 2 * LATENT_CHANNELS]),
-    };
-  }
-}
-
-type Feeds = Record<'encoder_hidden_states' | 'context_latents', ort.Tensor>;
-
 /** dit_step inputs: x_t [rows, T, 64], t for every row, and the conditioning feeds. */
 export function stepInputs(
   xt: Float32Array,
@@ -365,35 +329,42 @@ export async function runJobs(
   const conditioning = mergeConditioning(jobs.map((j) => j.conditioning));
   const nonCover =
     first.switchAt !== null ? mergeConditioning(jobs.map((j) => j.nonCoverConditioning!)) : undefined;
-  const feeds = new StepFeeds(model);
   const dit = model.session('dit_step');
-  const stats: RunStats = { steps: 0, totalNs: 0n, modelNs: 0n };
+  const stats: RunStats = { steps: 0, totalNs: 0n, modelNs: 0n, hostToDeviceBytes: 0, deviceToHostBytes: 0 };
+  const feeds = new StepFeeds(model, stats);
   const started = process.hrtime.bigint();
-  const result = await sample<Conditioning>({
-    schedule: first.schedule,
-    batch: conditioning.batch,
-    frames: conditioning.frames,
-    seeds: jobs.flatMap((j) => j.plan.seeds),
-    method: first.method,
-    guidance: first.guidance,
-    conditioning,
-    ...(nonCover ? { nonCoverConditioning: nonCover, audioCoverStrength: first.audioCoverStrength } : {}),
-    repaint: jobs.flatMap((j) => j.repaint),
-    ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.onStep ? { onStep: options.onStep } : {}),
-    predictVelocity: async (req) => {
-      const runStarted = process.hrtime.bigint();
-      const out = await dit.run(
-        stepInputs(req.xt, req.t, req.rows, req.frames, feeds.get(req.conditioning, req.withNullCondition)),
-      );
-      stats.modelNs += process.hrtime.bigint() - runStarted;
-      stats.steps++;
-      // In-thread sessions block this thread while they run: yield to the event loop once per
-      // step so an abort (or a request's conditioning work) gets in before the next step.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      return out.velocity!.data as Float32Array;
-    },
-  });
+  let result: Awaited<ReturnType<typeof sample>>;
+  try {
+    result = await sample<Conditioning>({
+      schedule: first.schedule,
+      batch: conditioning.batch,
+      frames: conditioning.frames,
+      seeds: jobs.flatMap((j) => j.plan.seeds),
+      method: first.method,
+      guidance: first.guidance,
+      conditioning,
+      ...(nonCover ? { nonCoverConditioning: nonCover, audioCoverStrength: first.audioCoverStrength } : {}),
+      repaint: jobs.flatMap((j) => j.repaint),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onStep ? { onStep: options.onStep } : {}),
+      predictVelocity: async (req) => {
+        const conditioning = await feeds.get(req.conditioning, req.withNullCondition);
+        const inputs = stepInputs(req.xt, req.t, req.rows, req.frames, conditioning);
+        const runStarted = process.hrtime.bigint();
+        const out = await dit.run(inputs);
+        stats.modelNs += process.hrtime.bigint() - runStarted;
+        stats.hostToDeviceBytes += hostBytes(inputs);
+        stats.deviceToHostBytes += tensorBytes(out.velocity!);
+        stats.steps++;
+        // In-thread sessions block this thread while they run: yield to the event loop once per
+        // step so an abort (or a request's conditioning work) gets in before the next step.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        return out.velocity!.data as Float32Array;
+      },
+    });
+  } finally {
+    await feeds.dispose();
+  }
   stats.totalNs = process.hrtime.bigint() - started;
   const perItem = conditioning.frames * LATENT_CHANNELS;
   let row = 0;

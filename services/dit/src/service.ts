@@ -138,6 +138,8 @@ export function ditService(
         steps: stats.steps,
         totalMs: Number(stats.totalNs) / 1e6,
         hostMsPerStep: Number(stats.totalNs - stats.modelNs) / 1e6 / Math.max(1, stats.steps),
+        hostToDeviceBytes: stats.hostToDeviceBytes,
+        deviceToHostBytes: stats.deviceToHostBytes,
       });
       return latents;
     },
