@@ -179,6 +179,13 @@ describe('decodeAudioOffThread', () => {
     assert.ok(ticks >= Math.min(5, elapsedMs / 50), `${ticks} timer ticks in ${elapsedMs.toFixed(0)} ms`);
   });
 
+  it("takes a small Buffer from Node's shared pool (copied, not transferred)", async () => {
+    const pooled = Buffer.from(flacBomb(1)); // < 4 KiB: allocated in the shared pool
+    assert.equal(pooled.buffer.byteLength > pooled.length, true);
+    const pcm = await decodeAudioOffThread(pooled);
+    assert.equal(pcm.channels[0]!.length, 65_535);
+  });
+
   it('keeps the reason of a refused input across the thread boundary', async () => {
     await assert.rejects(decodeAudioOffThread(flacBomb(6_300)), (err: unknown) => {
       assert.ok(isAudioInputError(err));

@@ -26,7 +26,10 @@ async function run(
   limits: Partial<AudioLimits>,
   mode: DecodeTask['mode'],
 ): Promise<PcmAudio> {
-  const copy = bytes.slice();
+  // A real copy in a fresh ArrayBuffer: Buffer#slice shares memory, and small Buffers live in Node's
+  // shared pool, which cannot be transferred ("Cannot transfer object of unsupported type").
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
   const task: DecodeTask = { bytes: copy, limits, mode };
   const outcome = (await getPool().run(task, { transferList: [copy.buffer] })) as DecodeOutcome;
   if (outcome.ok) return outcome.pcm;
