@@ -1,8 +1,7 @@
 // The DiT service through its real process: the tiny (turbo) model set, and a base-variant copy
 // of it for the base-only tasks and classifier-free guidance.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type LaunchedService, launchService } from '@acestep/cli/launcher';

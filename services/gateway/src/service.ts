@@ -2,12 +2,7 @@
 // same port speaks gRPC, gRPC-Web and Connect/JSON. Generations run through
 // the orchestrator; jobs through the job layer (embedded or NATS).
 
-import {
-  decodeAudioSourceOffThread,
-  defaultMp3Encoder,
-  EncoderPool,
-  isAudioInputError,
-} from '@acestep/audio';
+import { defaultMp3Encoder, EncoderPool } from '@acestep/audio';
 import { PLAYGROUND_DIR } from '@acestep/playground';
 import type { ServiceInfo } from '@acestep/proto/common';
 import {
