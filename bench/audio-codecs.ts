@@ -11,7 +11,7 @@ import {
   encodeWav,
   type OutputFormat,
   type PcmAudio,
-} from '../packages/audio/src/index.ts';
+} from '@acestep/audio';
 import { medianMs } from './median.ts';
 
 const { values } = parseArgs({

@@ -7,14 +7,19 @@
 //   node bench/dit.ts [--seconds 10] [--runs 3] [--model-dir models/tiny]
 // Prints tables; no assertions. Numbers from a shared 2-core VM are noisy (±30 %).
 import { parseArgs } from 'node:util';
-import { launchService } from '../packages/cli/src/launcher.ts';
-import { DitService } from '../packages/proto/src/dit.ts';
-import { createStageClient } from '../packages/runtime/src/index.ts';
-import { defaultDitConfig } from '../services/dit/src/config.ts';
-import { DitEngine } from '../services/dit/src/engine.ts';
-import { loadDit } from '../services/dit/src/model.ts';
-import { type GenerateRequest, planRequest, prepareJob, runJobs } from '../services/dit/src/pipeline.ts';
-import { generate, textSpec } from '../test/system/dit-client.ts';
+import { launchService } from '@acestep/cli/launcher';
+import {
+  DitEngine,
+  defaultDitConfig,
+  type GenerateRequest,
+  loadDit,
+  planRequest,
+  prepareJob,
+  runJobs,
+} from '@acestep/dit/internal';
+import { DitService } from '@acestep/proto/dit';
+import { createStageClient } from '@acestep/runtime';
+import { generate, textSpec } from '@acestep/testkit/dit-client';
 
 const { values } = parseArgs({
   options: {

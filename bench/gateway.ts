@@ -6,8 +6,13 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EncoderPool } from '@acestep/audio';
 import { connectClient } from '@acestep/cli/client';
 import { launchStack } from '@acestep/cli/launcher';
+import { defaultDitConfig, ditSpec } from '@acestep/dit/internal';
+import { runGeneration } from '@acestep/gateway/internal';
+import { DiskResultStore } from '@acestep/gateway/jobs';
+import { lmDefaults, lmSpec } from '@acestep/lm/internal';
 import { DitService } from '@acestep/proto/dit';
 import {
   AudioFormat,
@@ -24,16 +29,9 @@ import {
   parseFlags,
   startInProcess,
 } from '@acestep/runtime';
+import { vaeSpec } from '@acestep/vae/internal';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
-import { EncoderPool } from '../packages/audio/src/index.ts';
-import { defaultDitConfig } from '../services/dit/src/config.ts';
-import { ditSpec } from '../services/dit/src/service.ts';
-import { DiskResultStore } from '../services/gateway/src/jobs/disk-store.ts';
-import { runGeneration } from '../services/gateway/src/orchestrator/generate.ts';
-import { lmDefaults } from '../services/lm/src/config.ts';
-import { lmSpec } from '../services/lm/src/service.ts';
-import { vaeSpec } from '../services/vae/src/service.ts';
 import { medianMs } from './median.ts';
 
 const flags = parseFlags(process.argv.slice(2));

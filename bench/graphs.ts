@@ -2,13 +2,8 @@
 //   node bench/graphs.ts [--runs 20] [--threads 2]      (ACESTEP_MODEL_DIR, default models/tiny)
 // Prints a table; no assertions. Numbers from a shared 2-core VM are noisy (±30 %).
 import { parseArgs } from 'node:util';
-import {
-  defaultModelDir,
-  GRAPH_NAMES,
-  loadFixtureIndex,
-  openModelSet,
-  readFixtureInputs,
-} from '../packages/models/src/index.ts';
+import { defaultModelDir, GRAPH_NAMES, openModelSet } from '@acestep/models';
+import { loadFixtureIndex, readFixtureInputs } from '@acestep/testkit/parity';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '20' }, threads: { type: 'string', default: '2' } },

@@ -10,11 +10,15 @@
 // Prints tables; no assertions. Numbers from a shared 2-core VM are noisy (±30 %).
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { defaultModelDir } from '../packages/models/src/index.ts';
-import { DEFAULT_DECODE_PARAMS, type DecodeParams } from '../services/lm/src/core/index.ts';
-import { MeteredRunner } from '../services/lm/src/engine/graphs.ts';
-import { openLmRuntime, runGenerate } from '../services/lm/src/engine/jobs.ts';
-import type { GenerateJob, PhaseTraffic } from '../services/lm/src/engine/protocol.ts';
+import { DEFAULT_DECODE_PARAMS, type DecodeParams } from '@acestep/lm';
+import {
+  type GenerateJob,
+  MeteredRunner,
+  openLmRuntime,
+  type PhaseTraffic,
+  runGenerate,
+} from '@acestep/lm/internal';
+import { defaultModelDir } from '@acestep/models';
 import { medianMs } from './median.ts';
 
 const { values } = parseArgs({

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { launchService } from '@acestep/cli/launcher';
 import { VaeService } from '@acestep/proto/vae';
 import { createStageClient, parseFlags } from '@acestep/runtime';
-import { decode, encode, testLatents } from '../test/system/vae-client.ts';
+import { decode, encode, testLatents } from '@acestep/testkit/vae-client';
 import { medianMs } from './median.ts';
 
 const flags = parseFlags(process.argv.slice(2));

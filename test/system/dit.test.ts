@@ -7,18 +7,18 @@ import { after, before, describe, it } from 'node:test';
 import { type LaunchedService, launchService } from '@acestep/cli/launcher';
 import { DitService, TaskType } from '@acestep/proto/dit';
 import { createStageClient, DEFAULT_MODEL_DIR } from '@acestep/runtime';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { maxAbsDiff } from '@acestep/testkit/compare';
 import {
   bytesEqual,
   type DitClient,
   generate,
-  maxAbsDiff,
   type SpecInit,
   sourceLatents,
   textSpec,
   tokenize,
-} from './dit-client.ts';
-import { baseVariantSet } from './model-sets.ts';
+} from '@acestep/testkit/dit-client';
+import { baseVariantSet } from '@acestep/testkit/model-sets';
+import { Code, ConnectError } from '@connectrpc/connect';
 
 /**
  * Batched vs unbatched latents, max |difference| after 8 turbo steps. Measured 9.5e-7 on the

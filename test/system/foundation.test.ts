@@ -15,9 +15,9 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from '@ace
 import { LmService } from '@acestep/proto/lm';
 import { VaeService } from '@acestep/proto/vae';
 import { chunksToTensors, createStageClient, type Tensor, tensorToChunks } from '@acestep/runtime';
+import { Pushable } from '@acestep/testkit/pushable';
 import { create } from '@bufbuild/protobuf';
 import { Code, type ConnectError } from '@connectrpc/connect';
-import { Pushable } from './pushable.ts';
 
 async function echo(address: string, chunks: Iterable<TensorChunk> | AsyncIterable<TensorChunk>) {
   const client = createStageClient(DiagnosticsService, { target: address });

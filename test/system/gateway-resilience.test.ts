@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { connectClient } from '@acestep/cli/client';
 import { type LaunchedService, launchService } from '@acestep/cli/launcher';
 import { AudioFormat, GatewayService, type GenerationConfigSchema, JobState } from '@acestep/proto/gateway';
+import { type NatsServer, startNatsServer } from '@acestep/testkit/nats-server';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { type NatsServer, startNatsServer } from '../../services/gateway/src/jobs/test-nats-server.ts';
 
 const config: MessageInitShape<typeof GenerationConfigSchema> = {
   caption: 'slow evolving drone',

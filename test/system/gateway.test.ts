@@ -19,9 +19,9 @@ import {
   TaskType,
 } from '@acestep/proto/gateway';
 import { Health, HealthCheckResponse_ServingStatus } from '@acestep/proto/health';
+import { baseVariantSet } from '@acestep/testkit/model-sets';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { type Client, Code, type ConnectError } from '@connectrpc/connect';
-import { baseVariantSet } from './model-sets.ts';
 
 type ConfigInit = MessageInitShape<typeof GenerationConfigSchema>;
 

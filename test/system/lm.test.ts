@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { type LaunchedService, launchService } from '@acestep/cli/launcher';
+import { VALID_KEYSCALES, VALID_LANGUAGES } from '@acestep/lm';
 import { LmService } from '@acestep/proto/lm';
 import { createStageClient } from '@acestep/runtime';
+import { type GenerateInit, generate } from '@acestep/testkit/lm-client';
 import { Code, type ConnectError } from '@connectrpc/connect';
-import { VALID_KEYSCALES, VALID_LANGUAGES } from '../../services/lm/src/core/index.ts';
-import { type GenerateInit, generate } from './lm-client.ts';
 
 const CODE_LIMIT = 64000;
 const seq = (seed: number, meta: Record<string, unknown> = {}, caption = 'lofi hip hop, mellow piano') => ({

@@ -11,6 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connectClient } from '@acestep/cli/client';
+import { defaultDitConfig, ditSpec } from '@acestep/dit/internal';
+import { gatewaySpec } from '@acestep/gateway';
+import { defaultGatewayConfig } from '@acestep/gateway/internal';
+import { lmDefaults, lmSpec } from '@acestep/lm/internal';
 import { AudioFormat, GatewayService, type GenerationConfigSchema, JobState } from '@acestep/proto/gateway';
 import {
   defaultServiceConfig,
@@ -19,15 +23,9 @@ import {
   startTracing,
   type Tracing,
 } from '@acestep/runtime';
+import { vaeSpec } from '@acestep/vae/internal';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace';
-import { defaultDitConfig } from '../../services/dit/src/config.ts';
-import { ditSpec } from '../../services/dit/src/service.ts';
-import { defaultGatewayConfig } from '../../services/gateway/src/config.ts';
-import { gatewaySpec } from '../../services/gateway/src/service.ts';
-import { lmDefaults } from '../../services/lm/src/config.ts';
-import { lmSpec } from '../../services/lm/src/service.ts';
-import { vaeSpec } from '../../services/vae/src/service.ts';
 
 const config: MessageInitShape<typeof GenerationConfigSchema> = {
   caption: 'traced',

@@ -10,9 +10,9 @@ import { type LaunchedService, launchService } from '@acestep/cli/launcher';
 import { GatewayService } from '@acestep/proto/gateway';
 import { VaeService } from '@acestep/proto/vae';
 import { float32Tensor, tensorToChunks } from '@acestep/runtime';
+import { testLatents } from '@acestep/testkit/vae-client';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
-import { testLatents } from './vae-client.ts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -4,8 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import { type LaunchedService, launchService } from '@acestep/cli/launcher';
 import { LatentSampling, VaeService } from '@acestep/proto/vae';
 import { createStageClient, float32Tensor } from '@acestep/runtime';
+import { maxAbsDiff } from '@acestep/testkit/compare';
+import { decode, decodeRaw, encode, testLatents } from '@acestep/testkit/vae-client';
 import { Code, type ConnectError } from '@connectrpc/connect';
-import { decode, decodeRaw, encode, maxAbsDiff, testLatents } from './vae-client.ts';
 
 /** Tiled vs untiled decode, max |difference|: see docs/vae.md for how it was measured. */
 const TILED_TOLERANCE = 1e-4;

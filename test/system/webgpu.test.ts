@@ -8,8 +8,8 @@ import { connectClient } from '@acestep/cli/client';
 import { launchStack, type Stack } from '@acestep/cli/launcher';
 import type { GenerationConfigSchema } from '@acestep/proto/gateway';
 import { AudioFormat, GatewayService, type GenerationResult } from '@acestep/proto/gateway';
+import { maxAbsDiff } from '@acestep/testkit/compare';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { maxAbsDiff } from './compare.ts';
 
 const CONFIG: MessageInitShape<typeof GenerationConfigSchema> = {
   caption: 'warm lo-fi beat with soft keys',

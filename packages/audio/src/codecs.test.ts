@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
+import { assertSameSamples, bestLag, snrDb, stereoTone, tone } from '@acestep/testkit/audio-signals';
 import { MPEGDecoder } from 'mpg123-decoder';
 import { createOggEncoder } from 'wasm-media-encoders';
 import { decodeAudio, decodeAudioSource } from './decode.ts';
 import { encodeAudio, formatFromSpec, type OutputFormat } from './encode.ts';
 import { LAME_ENCODER_DELAY } from './mp3-info.ts';
-import { assertSameSamples, bestLag, snrDb, stereoTone, tone } from './test-signals.ts';
 import { encodeWav, WavStreamWriter, wavHeader } from './wav.ts';
 
 const SR = 48_000;

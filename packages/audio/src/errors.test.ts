@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { handMadeWav, stereoTone } from '@acestep/testkit/audio-signals';
 import { decodeAudio } from './decode.ts';
 import { encodeAudio } from './encode.ts';
 import { AudioInputError, type AudioInputReason } from './errors.ts';
-import { handMadeWav, stereoTone } from './test-signals.ts';
 import type { AudioLimits } from './types.ts';
 import { encodeWav } from './wav.ts';
 

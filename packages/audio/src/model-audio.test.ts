@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { assertSameSamples, snrDb, tone } from '@acestep/testkit/audio-signals';
 import { decodeAudio } from './decode.ts';
 import { encodeAudio } from './encode.ts';
 import { isSilent, peakGuard, peakOf, toModelAudio } from './model-audio.ts';
 import { resample, resampledLength } from './resample.ts';
-import { assertSameSamples, snrDb, tone } from './test-signals.ts';
 import { encodeWav } from './wav.ts';
 
 describe('resampling to 48 kHz', () => {

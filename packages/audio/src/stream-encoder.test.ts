@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { assertSameSamples, snrDb, stereoTone } from '@acestep/testkit/audio-signals';
 import { decodeAudioSource } from './decode.ts';
 import { encodeAudio } from './encode.ts';
 import { EncoderPool } from './encoder-pool.ts';
 import { lameCliAvailable } from './lame-cli.ts';
 import { lameFrameCount } from './mp3-info.ts';
 import { openStreamEncoder, type StreamEncodeSpec } from './stream-encoder.ts';
-import { assertSameSamples, snrDb, stereoTone } from './test-signals.ts';
 import type { PcmAudio } from './types.ts';
 
 const SR = 48_000;

@@ -11,8 +11,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import {
+  loadFixtureIndex,
+  maxAbsTensorDiff,
+  readFixtureInputs,
+  readFixtureTensor,
+} from '@acestep/testkit/parity';
 import ort from 'onnxruntime-node';
-import { loadFixtureIndex, maxAbsDiff, readFixtureInputs, readFixtureTensor } from './fixtures.ts';
 
 const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
@@ -39,7 +44,7 @@ async function expectFixtures(dir: string): Promise<string[]> {
         const got = await session.run(await readFixtureInputs(dir, c));
         for (const w of c.outputs) {
           const limit = fixtures.exactOutputs.includes(w.name) ? 0 : fixtures.tolerance;
-          const diff = maxAbsDiff(got[w.name] as ort.Tensor, await readFixtureTensor(dir, w));
+          const diff = maxAbsTensorDiff(got[w.name] as ort.Tensor, await readFixtureTensor(dir, w));
           assert.ok(diff <= limit, `${dir}: ${name} ${c.name} ${w.name}: max |diff| ${diff} > ${limit}`);
         }
       }
@@ -80,7 +85,7 @@ describe('LM checkpoint layouts convert and match torch', () => {
         const mask = new ort.Tensor('int64', new BigInt64Array(ids.size).fill(1n), ids.dims);
         const got = await session.run({ input_ids: ids, attention_mask: mask });
         assert.ok(got.logits, 'no logits output');
-        const diff = maxAbsDiff(got.logits, want);
+        const diff = maxAbsTensorDiff(got.logits, want);
         assert.ok(diff <= 1e-4, `${layout}: max |diff| ${diff}`);
       } finally {
         await session.release();

@@ -3,8 +3,6 @@ export type { Device, ParsedDevice } from './device.ts';
 export { DEVICE_ALLOWED, DEVICE_PATTERN, DeviceError, hasDeviceTensors, parseDevice } from './device.ts';
 export type { CopyCounters, DeviceTensorType } from './device-tensors.ts';
 export { DeviceCopier, identityGraph } from './device-tensors.ts';
-export type { FixtureCase, FixtureIndex, FixtureTensor, GraphFixtures } from './fixtures.ts';
-export { loadFixtureIndex, maxAbsDiff, readFixtureInputs, readFixtureTensor } from './fixtures.ts';
 export type { GraphSession } from './graph-session.ts';
 export type {
   Dim,

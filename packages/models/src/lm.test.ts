@@ -4,8 +4,8 @@
 // the host computes from lm_decode.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { maxAbsTensorDiff } from '@acestep/testkit/parity';
 import ort from 'onnxruntime-node';
-import { maxAbsDiff } from './fixtures.ts';
 import { type ModelSet, openModelSet } from './modelSet.ts';
 import { requireModelDir } from './paths.ts';
 
@@ -75,7 +75,7 @@ describe('LM graphs agree with each other', () => {
       ),
       past_kv: past,
     });
-    const diff = maxAbsDiff(out.new_kv!, dec.new_kv!);
+    const diff = maxAbsTensorDiff(out.new_kv!, dec.new_kv!);
     assert.ok(diff <= 1e-4, `loop vs decode cache rows differ by ${diff}`);
   });
 
@@ -114,8 +114,8 @@ describe('LM graphs agree with each other', () => {
     const b = await set
       .session('lm_decode')
       .run({ input_ids: ids, attention_mask: attention, past_kv: past });
-    assert.equal(maxAbsDiff(a.logits!, b.logits!), 0);
-    assert.equal(maxAbsDiff(a.new_kv!, b.new_kv!), 0);
+    assert.equal(maxAbsTensorDiff(a.logits!, b.logits!), 0);
+    assert.equal(maxAbsTensorDiff(a.new_kv!, b.new_kv!), 0);
   });
 
   it('prefill + decode gives the logits of a longer prefill (positions with left padding)', async () => {
@@ -130,7 +130,7 @@ describe('LM graphs agree with each other', () => {
       input_ids: i64([...prompt.slice(0, 7), next[0]!, ...prompt.slice(7), next[1]!], [2, 8]),
       attention_mask: i64([...mask.slice(0, 7), 1, ...mask.slice(7), 1], [2, 8]),
     });
-    const diff = maxAbsDiff(dec.logits!, full.logits!);
+    const diff = maxAbsTensorDiff(dec.logits!, full.logits!);
     assert.ok(diff <= 1e-4, `decode vs prefill logits differ by ${diff}`);
   });
 });

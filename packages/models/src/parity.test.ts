@@ -2,7 +2,12 @@
 // the exporter saved (tools/export/export.py --parity-fixtures).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadFixtureIndex, maxAbsDiff, readFixtureInputs, readFixtureTensor } from './fixtures.ts';
+import {
+  loadFixtureIndex,
+  maxAbsTensorDiff,
+  readFixtureInputs,
+  readFixtureTensor,
+} from '@acestep/testkit/parity';
 import { GRAPH_NAMES } from './manifest.ts';
 import { type ModelSet, openModelSet } from './modelSet.ts';
 import { requireModelDir } from './paths.ts';
@@ -38,7 +43,7 @@ describe(`parity of ${dir}`, () => {
           assert.ok(got, `${name}: no output ${want.name}`);
           assert.deepEqual(got.dims, want.shape, `${name}.${want.name} shape`);
           const expected = await readFixtureTensor(dir, want);
-          const diff = maxAbsDiff(got, expected);
+          const diff = maxAbsTensorDiff(got, expected);
           const limit = fixtures.exactOutputs.includes(want.name) ? 0 : fixtures.tolerance;
           assert.ok(diff <= limit, `${name} ${c.name} ${want.name}: max |diff| ${diff} > ${limit}`);
         }

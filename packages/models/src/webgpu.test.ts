@@ -4,9 +4,9 @@
 // provider code as on a GPU.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { loadFixtureIndex, maxAbsTensorDiff, readFixtureInputs } from '@acestep/testkit/parity';
 import ort from 'onnxruntime-node';
 import { DeviceCopier } from './device-tensors.ts';
-import { loadFixtureIndex, maxAbsDiff, readFixtureInputs } from './fixtures.ts';
 import { GRAPH_NAMES } from './manifest.ts';
 import { type ModelSet, openModelSet } from './modelSet.ts';
 import { requireModelDir } from './paths.ts';
@@ -34,7 +34,7 @@ describe(`WebGPU vs CPU on ${dir}`, () => {
         const want = await cpu.session(name).run(feeds);
         const got = await gpu.session(name).run(feeds);
         for (const output of cpu.session(name).outputNames) {
-          const diff = maxAbsDiff(got[output]!, want[output]!);
+          const diff = maxAbsTensorDiff(got[output]!, want[output]!);
           assert.ok(diff <= TOLERANCE, `${name} ${c.name} ${output}: max |webgpu - cpu| ${diff}`);
         }
       });
@@ -55,7 +55,7 @@ describe(`WebGPU vs CPU on ${dir}`, () => {
     const got = await gpu.session('dit_step').run(onDevice);
     onDevice.context_latents.dispose();
     device.dispose();
-    assert.ok(maxAbsDiff(got.velocity!, want.velocity!) <= TOLERANCE);
+    assert.ok(maxAbsTensorDiff(got.velocity!, want.velocity!) <= TOLERANCE);
     assert.deepEqual(copier.counters, {
       hostToDevice: 16 + feeds.context_latents!.data.length * 4,
       deviceToHost: 16,

@@ -1,7 +1,7 @@
 // Entry point of the lm service process: `node services/lm/src/main.ts --help`.
 import { defaultServiceConfig, runServiceMain } from '@acestep/runtime';
 import { LM_OPTIONS, lmDefaults } from './config.ts';
-import { lmSpec } from './service.ts';
+import { lmSpec } from './transport/service.ts';
 
 await runServiceMain(
   lmSpec(),

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { JobState } from '@acestep/proto/gateway';
+import { audioBytes, collect, config, jobSemanticsTests, testExecutor, until } from '@acestep/testkit/jobs';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { EmbeddedJobService } from './embedded.ts';
-import { jobSemanticsTests } from './job-semantics.ts';
-import { audioBytes, collect, config, testExecutor, until } from './test-executor.ts';
 import type { JobExecutor, JobServiceOptions } from './types.ts';
 
 let dir = '';

@@ -8,6 +8,7 @@ import type { JobService, JobServiceOptions } from './types.ts';
 export { DiskResultStore } from './disk-store.ts';
 export { EmbeddedJobService } from './embedded.ts';
 export { errorMessage, isJobError, JobError, type JobErrorCode } from './errors.ts';
+export { isJobId } from './ids.ts';
 export { isEnded, stateName } from './job-record.ts';
 export { NatsJobService } from './nats.ts';
 export { DEFAULT_NAMES } from './nats-setup.ts';

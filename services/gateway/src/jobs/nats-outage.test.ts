@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type Job, JobState } from '@acestep/proto/gateway';
+import { collect, config, eventually, testExecutor } from '@acestep/testkit/jobs';
+import { type NatsServer, startNatsServer } from '@acestep/testkit/nats-server';
 import { isJobError } from './errors.ts';
 import { NatsJobService } from './nats.ts';
-import { collect, config, eventually, testExecutor } from './test-executor.ts';
-import { type NatsServer, startNatsServer } from './test-nats-server.ts';
 
 let server: NatsServer;
 

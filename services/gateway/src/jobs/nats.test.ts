@@ -5,17 +5,25 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { JobState } from '@acestep/proto/gateway';
+import {
+  audioBytes,
+  CRASH_WORKER_SCRIPT,
+  collect,
+  config,
+  eventually,
+  jobSemanticsTests,
+  sha256Hex,
+  testExecutor,
+  until,
+} from '@acestep/testkit/jobs';
+import { type NatsServer, startNatsServer } from '@acestep/testkit/nats-server';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { isJobError } from './errors.ts';
-import { jobSemanticsTests } from './job-semantics.ts';
 import { NatsJobService } from './nats.ts';
 import { encodeRecord } from './nats-record.ts';
 import { DEFAULT_NAMES, nanos } from './nats-setup.ts';
-import { audioBytes, collect, config, eventually, sha256Hex, testExecutor, until } from './test-executor.ts';
-import { type NatsServer, startNatsServer } from './test-nats-server.ts';
 import type { JobExecutor, JobServiceOptions, NatsNames } from './types.ts';
 
 let server: NatsServer;
@@ -64,7 +72,7 @@ function workerPool(names: NatsNames, ackWaitMs: number, maxAttempts: number) {
   const events: WorkerEvent[] = [];
   const workers: ChildProcess[] = [];
   const startWorker = async (worker: string, mode: 'steps' | 'die' = 'steps') => {
-    const script = fileURLToPath(new URL('./crash-worker.ts', import.meta.url));
+    const script = CRASH_WORKER_SCRIPT;
     const args = { url: server.url, names, worker, ackWaitMs, maxAttempts, mode };
     const child = spawn(process.execPath, [script, JSON.stringify(args)], {
       stdio: ['ignore', 'pipe', 'inherit'],

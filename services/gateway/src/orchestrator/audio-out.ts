@@ -8,8 +8,8 @@ import { formatInfo } from '@acestep/audio';
 import { float32View, type Tensor } from '@acestep/runtime';
 import type { CallOptions } from '@connectrpc/connect';
 import type { ObjectInfo, ResultStore } from '../jobs/index.ts';
-import type { Stages } from '../stages.ts';
 import { vaeDecodeSegments } from './stage-calls.ts';
+import type { Stages } from './stages.ts';
 
 const HOP = 1920;
 const LATENT_DIM = 64;

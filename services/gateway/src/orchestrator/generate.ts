@@ -16,6 +16,9 @@ import type { LmMetadata as StageLmMetadata } from '@acestep/proto/lm';
 import type { Logger } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
+import type { ResultStore } from '../jobs/index.ts';
+import { objectUrl } from '../object-url.ts';
+import { type AudioBytes, decodeToFiles } from './audio-out.ts';
 import {
   type AudioRef,
   buildGenerationInfo,
@@ -31,12 +34,9 @@ import {
   resolveConfig,
   resolveSeeds,
   type StageTimesMs,
-} from '../core/index.ts';
-import type { ResultStore } from '../jobs/index.ts';
-import { objectUrl } from '../object-url.ts';
-import type { Stages } from '../stages.ts';
-import { type AudioBytes, decodeToFiles } from './audio-out.ts';
+} from './index.ts';
 import { ditGenerate, type LmCallResult, lmGenerate, vaeEncode, withRetry } from './stage-calls.ts';
+import type { Stages } from './stages.ts';
 
 const HOP = 1920;
 const FRAMES_PER_SECOND = 25;

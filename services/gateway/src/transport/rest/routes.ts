@@ -12,7 +12,7 @@ import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { JobService } from '../../jobs/index.ts';
-import type { Stages } from '../../stages.ts';
+import type { Stages } from '../../orchestrator/stages.ts';
 import { jobOwner, jobScope, type Tenant } from '../../tenants.ts';
 import { keyFromHeaders } from '../auth.ts';
 import { httpStatusOf, toStatus } from '../errors.ts';
