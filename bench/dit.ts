@@ -47,7 +47,7 @@ function request(batch: number): GenerateRequest {
       vocalLanguage: 'en',
       metas: { bpm: 90 },
       audioCodes: [],
-      seed: i,
+      seed: BigInt(i),
     })),
   };
 }

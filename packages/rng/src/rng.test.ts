@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { batchNoise, normalNoise, philox4x32, portableLogUnit, resolveSeeds } from './rng.ts';
+import { batchNoise, normalNoise, philox4x32, portableLogUnit } from './rng.ts';
 
 interface Golden {
   philox: { counter: [number, number, number, number]; key: [number, number]; out: number[] }[];
@@ -73,14 +73,14 @@ test('portable ln agrees with Math.log to within a few ulps', () => {
   }
 });
 
-test('seeds: explicit, random fill-in, single seed spread over the batch', () => {
-  let next = 100;
-  const draw = () => next++;
-  assert.deepEqual(resolveSeeds([5, -1, 7, 9], 3, draw), [5, 100, 7]);
-  assert.deepEqual(resolveSeeds([5], 3, draw), [5, 6, 7]);
-  assert.deepEqual(resolveSeeds([2 ** 32 - 1], 2, draw), [2 ** 32 - 1, 0]);
-  assert.deepEqual(resolveSeeds(undefined, 2, draw), [101, 102]);
-  assert.deepEqual(resolveSeeds([5], 2, draw, true), [103, 104]);
+test('seeds: the whole 64-bit domain keys the noise; numbers and bigints agree', () => {
+  assert.deepEqual(bitsOf(normalNoise(7n, 16)), bitsOf(normalNoise(7, 16)));
+  // Seeds below 2^53 key exactly as before the domain grew (low word, high word).
+  assert.deepEqual(bitsOf(normalNoise(2n ** 40n + 3n, 16)), bitsOf(normalNoise(2 ** 40 + 3, 16)));
+  const top = normalNoise((1n << 63n) - 1n, 16);
+  assert.notDeepEqual(bitsOf(top), bitsOf(normalNoise((1n << 63n) - 2n, 16)));
+  assert.notDeepEqual(bitsOf(normalNoise(1n << 60n, 16)), bitsOf(normalNoise(0n, 16)));
   assert.throws(() => normalNoise(-1, 2), RangeError);
+  assert.throws(() => normalNoise(1n << 63n, 2), RangeError);
   assert.throws(() => normalNoise(1.5, 2), RangeError);
 });

@@ -9,7 +9,7 @@
  *
  * 1. Bits: Philox4x32-10 (Salmon et al. 2011, Random123), multipliers 0xD2511F53 / 0xCD9E8D57,
  *    Weyl keys 0x9E3779B9 / 0xBB67AE85. Key = (seed mod 2^32, floor(seed / 2^32)) for an
- *    integer seed in [0, 2^53). Counter = (block mod 2^32, floor(block / 2^32), stream, 0).
+ *    integer seed in [0, 2^63) (the seed domain of docs/model-rules.md). Counter = (block mod 2^32, floor(block / 2^32), stream, 0).
  *    Stream 0 is the initial noise; stream k ≥ 1 is the fresh noise of SDE step k − 1.
  * 2. One block (w0, w1, w2, w3) gives two normals via Box–Muller:
  *      N = (w0 >>> 5)·2^26 + (w1 >>> 6) + 1           ∈ [1, 2^53]   (integer, exact)
@@ -37,6 +37,8 @@
  * Python to produce them.
  */
 
+import { seedWords } from '@acestep/acestep';
+
 const PHILOX_M0 = 0xd2511f53;
 const PHILOX_M1 = 0xcd9e8d57;
 const PHILOX_W0 = 0x9e3779b9;
@@ -46,8 +48,6 @@ const TWO_26 = 67108864;
 const TWO_21 = 2097152;
 const TWO_50 = 1125899906842624;
 const TWO_51 = 2251799813685248;
-
-export const MAX_SEED = Number.MAX_SAFE_INTEGER;
 
 /** High 32 bits of the 64-bit product of two uint32, from 16-bit halves (all exact in doubles). */
 function mulhi32(a: number, b: number): number {
@@ -175,20 +175,21 @@ function sinCosTurn(quadrant: number, frac: number): [number, number] {
   }
 }
 
-function checkSeed(seed: number): void {
-  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
-    throw new RangeError(`seed must be an integer in [0, ${MAX_SEED}], got ${seed}`);
-  }
-}
-
 /**
  * `count` standard normals (float32) of the stream (seed, stream), starting at element 0.
  * Stream 0 = initial noise; stream k ≥ 1 = SDE noise of step k − 1.
  */
-export function normalNoise(seed: number, count: number, stream = 0, out?: Float32Array): Float32Array {
-  checkSeed(seed);
+export function normalNoise(
+  seed: bigint | number,
+  count: number,
+  stream = 0,
+  out?: Float32Array,
+): Float32Array {
+  if (typeof seed === 'number' && !Number.isSafeInteger(seed)) {
+    throw new RangeError(`seed must be an integer, got ${seed}`);
+  }
+  const key = seedWords(BigInt(seed));
   const result = out ?? new Float32Array(count);
-  const key: [number, number] = [seed % TWO_32, Math.floor(seed / TWO_32)];
   const words = new Uint32Array(4);
   const counter: [number, number, number, number] = [0, 0, stream >>> 0, 0];
   const blocks = Math.ceil(count / 2);
@@ -208,7 +209,7 @@ export function normalNoise(seed: number, count: number, stream = 0, out?: Float
 
 /** Noise for a batch: item b gets its own stream from seeds[b], laid out [B, frames, channels]. */
 export function batchNoise(
-  seeds: readonly number[],
+  seeds: readonly (bigint | number)[],
   frames: number,
   channels: number,
   stream = 0,
@@ -218,29 +219,5 @@ export function batchNoise(
   seeds.forEach((seed, b) => {
     normalNoise(seed, perItem, stream, out.subarray(b * perItem, (b + 1) * perItem));
   });
-  return out;
-}
-
-export const MAX_RANDOM_SEED = 2 ** 32 - 1;
-
-/**
- * Seeds per batch item (spec §4.4): a given seed ≥ 0 is used as is; −1, a missing entry or
- * `useRandomSeed` draws one from `draw` (an integer in [0, 2^32 − 1]); extra seeds are dropped.
- * Decision: a single explicit seed with batch > 1 seeds item i with seed + i (mod 2^32) instead
- * of upstream's "item 0 only, the rest random", so a whole batch is reproducible from one seed.
- */
-export function resolveSeeds(
-  seeds: readonly number[] | undefined,
-  batchSize: number,
-  draw: () => number,
-  useRandomSeed = false,
-): number[] {
-  const given = useRandomSeed ? [] : (seeds ?? []);
-  const single = given.length === 1 && given[0]! >= 0 ? given[0]! : null;
-  const out: number[] = [];
-  for (let i = 0; i < batchSize; i++) {
-    const s = single !== null ? (single + i) % 2 ** 32 : given[i];
-    out.push(s === undefined || s < 0 ? draw() : s);
-  }
   return out;
 }

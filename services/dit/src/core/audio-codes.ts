@@ -4,28 +4,31 @@
  * dimension 0 least significant). `project_out` and the detokenizer are model graphs, not here.
  */
 
+import {
+  AUDIO_CODE_COUNT,
+  AUDIO_CODES_PER_SECOND,
+  AudioCodeSyntaxError,
+  audioCodeProblem,
+  FRAMES_PER_AUDIO_CODE,
+  MAX_AUDIO_CODES,
+  parseAudioCodes as parseCodeString,
+} from '@acestep/acestep';
 import { invalid } from './errors.ts';
+
+export { formatAudioCodes, MAX_AUDIO_CODE, MAX_AUDIO_CODES } from '@acestep/acestep';
 
 export const FSQ_LEVELS = [8, 8, 8, 5, 5, 5] as const;
 export const FSQ_DIM = FSQ_LEVELS.length;
 /** cumprod([1, 8, 8, 8, 5, 5]). */
 export const FSQ_BASIS = [1, 8, 64, 512, 2560, 12800] as const;
-export const CODEBOOK_SIZE = 64000;
-export const MAX_AUDIO_CODE = CODEBOOK_SIZE - 1;
-export const CODES_PER_SECOND = 5;
+export const CODEBOOK_SIZE = AUDIO_CODE_COUNT;
+export const CODES_PER_SECOND = AUDIO_CODES_PER_SECOND;
 /** One code covers 5 latent frames (25 Hz → 5 Hz pooling), 0.2 s, 9600 samples. */
-export const FRAMES_PER_CODE = 5;
-/** 600 s at 5 Hz. */
-export const MAX_AUDIO_CODES = 3000;
-
-const CODE_TOKEN = /<\|audio_code_(0|[1-9]\d*)\|>/y;
-const WHITESPACE = /\s*/y;
+export const FRAMES_PER_CODE = FRAMES_PER_AUDIO_CODE;
 
 /**
- * Codes from a string of `<|audio_code_N|>` tokens (whitespace between tokens allowed) or from
- * integers. Strict, unlike upstream (which extracts any `\d+` with a regex and clamps to
- * [0, 63999]): any other text, a non-canonical spelling (`<|audio_code_007|>` is plain text to
- * the LM tokenizer) or an index outside [0, 63999] is an INVALID_ARGUMENT naming `audio_codes`.
+ * Codes from a string of `<|audio_code_N|>` tokens (the one parser of @acestep/acestep) or
+ * from integers; any problem is an INVALID_ARGUMENT naming `field`.
  */
 export function parseAudioCodes(input: string | readonly number[], field = 'audio_codes'): number[] {
   if (typeof input !== 'string') {
@@ -34,33 +37,17 @@ export function parseAudioCodes(input: string | readonly number[], field = 'audi
     });
     return [...input];
   }
-  const codes: number[] = [];
-  let pos = 0;
-  for (;;) {
-    WHITESPACE.lastIndex = pos;
-    WHITESPACE.exec(input);
-    pos = WHITESPACE.lastIndex;
-    if (pos >= input.length) return codes;
-    CODE_TOKEN.lastIndex = pos;
-    const match = CODE_TOKEN.exec(input);
-    if (!match) {
-      const near = JSON.stringify(input.slice(pos, pos + 24));
-      throw invalid(field, `expected <|audio_code_N|> at character ${pos}, found ${near}`);
-    }
-    checkCode(field, Number(match[1]), codes.length);
-    codes.push(Number(match[1]));
-    pos = CODE_TOKEN.lastIndex;
+  try {
+    return parseCodeString(input);
+  } catch (error) {
+    if (error instanceof AudioCodeSyntaxError) throw invalid(field, error.message);
+    throw error;
   }
 }
 
 function checkCode(field: string, code: number, index: number): void {
-  if (!Number.isInteger(code) || code < 0 || code > MAX_AUDIO_CODE) {
-    throw invalid(field, `code #${index} must be an integer in [0, ${MAX_AUDIO_CODE}], got ${String(code)}`);
-  }
-}
-
-export function formatAudioCodes(codes: readonly number[]): string {
-  return codes.map((c) => `<|audio_code_${c}|>`).join('');
+  const problem = audioCodeProblem(code, index);
+  if (problem) throw invalid(field, problem);
 }
 
 /** Codes the LM writes for a duration: int(duration · 5). */

@@ -26,7 +26,7 @@ test('ODE turbo shift 1 with v = x gives x·0.875^8', async () => {
     schedule: turboSchedule({ shift: 1 }),
     batch: 1,
     frames,
-    seeds: [11],
+    seeds: [11n],
     conditioning: 'c',
     predictVelocity: linear(1),
   });
@@ -44,7 +44,7 @@ test('an oracle velocity lands on the target data for turbo, base, ODE and SDE',
         schedule,
         batch: 2,
         frames,
-        seeds: [1, 2],
+        seeds: [1n, 2n],
         method,
         conditioning: null,
         predictVelocity: oracle,
@@ -65,7 +65,7 @@ test('SDE re-noises with seeded noise: reproducible and different from ODE', asy
       schedule: turboSchedule({ shift: 3 }),
       batch: 1,
       frames,
-      seeds: [5],
+      seeds: [5n],
       method,
       conditioning: 'c',
       predictVelocity: linear(0.5),
@@ -91,7 +91,7 @@ test('CFG doubles the batch and mixes inside the cfg interval only (base)', asyn
     schedule,
     batch: 2,
     frames,
-    seeds: [3, 4],
+    seeds: [3n, 4n],
     guidance: { scale: 3, method: 'cfg', intervalStart: 0, intervalEnd: 0.6 },
     conditioning: 'c',
     predictVelocity: model,
@@ -108,7 +108,7 @@ test('turbo ignores guidance: one batch, no null condition', async () => {
     schedule: turboSchedule(),
     batch: 2,
     frames,
-    seeds: [1, 2],
+    seeds: [1n, 2n],
     guidance: { scale: 7, method: 'apg', intervalStart: 0, intervalEnd: 1 },
     conditioning: 'c',
     predictVelocity: async (req) => {
@@ -126,7 +126,7 @@ test('audio_cover_strength switches conditioning at int(n·strength)', async () 
     schedule: turboSchedule(),
     batch: 1,
     frames,
-    seeds: [1],
+    seeds: [1n],
     conditioning: 'cover',
     nonCoverConditioning: 'text2music',
     audioCoverStrength: 0.5,
@@ -160,7 +160,7 @@ test('progress reports every step; abort stops at the next step', async () => {
       schedule: turboSchedule(),
       batch: 1,
       frames,
-      seeds: [1],
+      seeds: [1n],
       conditioning: 'c',
       signal: controller.signal,
       predictVelocity: async (req) => {
@@ -179,7 +179,7 @@ test('progress reports every step; abort stops at the next step', async () => {
 });
 
 test('NaN or all-zero latents are refused', async () => {
-  const base = { schedule: turboSchedule(), batch: 1, frames, seeds: [1], conditioning: 'c' };
+  const base = { schedule: turboSchedule(), batch: 1, frames, seeds: [1n], conditioning: 'c' };
   await assert.rejects(
     sample({ ...base, predictVelocity: async (req) => req.xt.map(() => Number.NaN) }),
     DitNumericError,
@@ -221,7 +221,7 @@ test('repaint: source re-injected outside the span for round(ratio·n) steps, th
   // after step i < round(0.5·8) = 4 frames outside [3, 5) become t'·noise + (1 − t')·source,
   // finally x = m·x + (1 − m)·source with m = 1 in the span, 0.5 beside it (cf = 1), 0 beyond.
   const T = 8;
-  const seeds = [5, 6];
+  const seeds = [5n, 6n];
   const noise = batchNoise(seeds, T, LATENT_CHANNELS);
   const source = Float32Array.from({ length: T * LATENT_CHANNELS }, (_, i) => Math.cos(i) * 0.7);
   const mask = new Uint8Array(T);

@@ -69,7 +69,7 @@ export interface SampleOptions<C> {
   batch: number;
   frames: number;
   /** One seed per batch item (see rng.ts); used for the initial noise and SDE re-noising. */
-  seeds: readonly number[];
+  seeds: readonly bigint[];
   /** [B, T, 64] initial noise overriding the seeded one (parity tests inject PyTorch's). */
   initialNoise?: Float32Array;
   method?: InferMethod;

@@ -1,8 +1,7 @@
 // One Generate request end to end, split where the batcher needs it:
 //   planRequest  (sync: every check, no model work) → prepareJob (hints + conditioning)
 //   → runJobs (one sampler run for one or more compatible jobs) → latents per item.
-import { randomInt } from 'node:crypto';
-import { resolveSeeds } from '@acestep/rng';
+import { useSeed } from '@acestep/acestep';
 import ort from 'onnxruntime-node';
 import { parseAudioCodes } from '../core/audio-codes.ts';
 import { DitInputError, invalid } from '../core/errors.ts';
@@ -46,8 +45,8 @@ export interface GenerateItem {
   metas: Metas & { durationSeconds?: number };
   /** 5 Hz codes; empty = none. */
   audioCodes: readonly number[];
-  /** ≥ 0: this seed; < 0: drawn at random (reported back). */
-  seed: number;
+  /** 0 .. 2^63 - 1: this seed; -1: drawn at random (reported back); see @acestep/acestep seeds. */
+  seed: bigint;
   srcLatents?: Float32Array;
   referenceLatents?: Float32Array;
 }
@@ -85,7 +84,7 @@ export interface RequestPlan {
   guidance: GuidanceConfig | null;
   audioCoverStrength: number;
   switchAt: number | null;
-  seeds: number[];
+  seeds: bigint[];
   codes: number[][] | null;
   repaintInjectionRatio: number;
   repaintCrossfadeFrames: number;
@@ -164,11 +163,7 @@ export function planRequest(model: DitModelMeta, request: GenerateRequest, maxBa
     audioCoverStrength,
     // The switch only matters when some item is a cover.
     switchAt: anyCover ? coverSwitchStep(schedule.steps, audioCoverStrength) : null,
-    seeds: resolveSeeds(
-      request.items.map((it) => it.seed),
-      batch,
-      () => randomInt(0, 2 ** 32),
-    ),
+    seeds: request.items.map((it) => useSeed(it.seed)),
     codes,
     repaintInjectionRatio,
     repaintCrossfadeFrames,

@@ -1,6 +1,7 @@
 // The DiT service's gRPC layer: reads spec + tensors, validates them, admits the work through a
 // bounded queue, hands prepared jobs to the dynamic batcher and streams progress and latents.
 
+import { SEED_ALLOWED } from '@acestep/acestep';
 import type { TensorChunk } from '@acestep/proto/common';
 import {
   DitService,
@@ -51,7 +52,7 @@ function capabilities(model: DitModelMeta, config: DitConfig): Record<string, st
       ? `1..5 (default ${model.variant.defaultShift})${turbo ? `, rounded to ${model.variant.shifts.join('/')}` : ''}`
       : `1..5 (default ${model.variant.defaultShift}), continuous`,
     infer_method: 'ode,sde',
-    seeds: 'per item; noise = Philox4x32-10 keyed by the seed (same bytes everywhere); < 0 = random',
+    seeds: `per item: ${SEED_ALLOWED}; noise = Philox4x32-10 keyed by all 64 bits (same bytes everywhere)`,
     batching: `dynamic: compatible concurrent requests share one batch of up to ${config.maxBatch} items (window ${config.batchWindowMs} ms)`,
     tensors_in: 'src_latents [T,64] and reference_latents [T,64] per item (item_index)',
   };
@@ -172,7 +173,9 @@ export function ditService(
           model,
           {
             task: 'text2music',
-            items: [{ caption: 'warmup', lyrics: '', vocalLanguage: '', metas: {}, audioCodes: [], seed: 0 }],
+            items: [
+              { caption: 'warmup', lyrics: '', vocalLanguage: '', metas: {}, audioCodes: [], seed: 0n },
+            ],
             durationSeconds: 10,
             ...(steps ? { inferenceSteps: steps } : {}),
           },
@@ -262,7 +265,7 @@ export function ditService(
         event: {
           case: 'done',
           value: {
-            seeds: plan.seeds.map(BigInt),
+            seeds: plan.seeds,
             frames: BigInt(plan.frames),
             timings: { queueNs: started - received, computeNs: nanos(started), totalNs: nanos(received) },
           },

@@ -2,6 +2,7 @@
 // are checked and put in item order. Tensor problems are INVALID_ARGUMENT naming the tensor;
 // field semantics are checked by the core (planRequest).
 
+import { isValidSeed, SEED_ALLOWED } from '@acestep/acestep';
 import { type GenerateSpec, TaskType } from '@acestep/proto/dit';
 import { float32View, type Tensor } from '@acestep/runtime';
 import { Code, ConnectError } from '@connectrpc/connect';
@@ -84,9 +85,9 @@ export function toGenerateRequest(spec: GenerateSpec, tensors: readonly Tensor[]
   const sources = tensorsByItem(tensors, 'src_latents', count);
   const references = tensorsByItem(tensors, 'reference_latents', count);
   const items = spec.items.map((item, i): GenerateItem => {
-    const seed = Number(item.seed);
-    if (!Number.isSafeInteger(seed))
-      throw new DitInputError(`items[${i}].seed`, `must be below 2^53, got ${item.seed}`);
+    const seed = item.seed;
+    if (!isValidSeed(seed))
+      throw new DitInputError(`items[${i}].seed`, `must be ${SEED_ALLOWED}, got ${seed}`);
     const m = item.metas;
     return {
       caption: item.caption,

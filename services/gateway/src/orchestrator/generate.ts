@@ -2,6 +2,7 @@
 // audio) → LM chunks in parallel → DiT → VAE decode → encode files → result.
 // Every step reports progress; every stage call carries the caller's signal,
 // so a cancel reaches the stage doing the work.
+import { formatSeedValue, resolveSeeds } from '@acestep/acestep';
 import { type AudioLimits, decodeAudioOffThread, type EncoderPool, formatFromSpec } from '@acestep/audio';
 import { TaskType as DitTaskType } from '@acestep/proto/dit';
 import type { GenerationConfig, GenerationResult, Progress } from '@acestep/proto/gateway';
@@ -26,13 +27,11 @@ import {
   ConfigValidationError,
   type Deployment,
   ditConditioning,
-  formatSeedValue,
   type GenerationPlan,
   type LmMetadataView,
   planGeneration,
   type ResolvedConfig,
   resolveConfig,
-  resolveSeeds,
   type StageTimesMs,
 } from './index.ts';
 import { ditGenerate, type LmCallResult, lmGenerate, vaeEncode, withRetry } from './stage-calls.ts';
@@ -190,6 +189,11 @@ export async function runGeneration(
     ),
   );
   timings.ditModel = Date.now() - t1;
+  // The seeds the DiT reports are the ones its noise came from: those are reported back.
+  const usedSeeds = dit.seeds;
+  if (usedSeeds.length !== items.length) {
+    throw new Error(`the DiT reported ${usedSeeds.length} seeds for ${items.length} items`);
+  }
 
   // VAE decode and file encoding, overlapped: each tile is encoded and stored as it arrives.
   progress(Stage.VAE, 0, items.length);
@@ -208,12 +212,12 @@ export async function runGeneration(
       format: config.audioFormat,
       sizeBytes: BigInt(item.info.sizeBytes),
       durationSeconds: item.samples / 48_000,
-      seed: seeds[i]!,
+      seed: usedSeeds[i]!,
       sha256: item.info.sha256,
     }),
   );
 
-  const seedValue = formatSeedValue(seeds);
+  const seedValue = formatSeedValue(usedSeeds);
   const lmMetadata = firstMetadata ? (firstMetadata as LmMetadataView) : null;
   const audioPaths = files.map((f) => objectUrl(f.objectId));
   return create(GenerationResultSchema, {

@@ -2,7 +2,5 @@
 // seeds and the result texts. No gRPC, no I/O.
 export * from './generation-info.ts';
 export * from './plan.ts';
-export * from './seeds.ts';
 export type * from './types.ts';
 export * from './validate.ts';
-export * from './vocab.ts';

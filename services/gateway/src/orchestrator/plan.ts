@@ -1,7 +1,7 @@
 // ResolvedConfig → the stage plan: whether and how the LM runs, what the VAE
 // encodes, what the DiT gets per item, and where the audio's length comes
 // from. Pure data; the orchestrator follows it.
-import type { ResolvedConfig } from './types.ts';
+
 import {
   AUDIO_CODES_PER_SECOND,
   canonicalKeyScale,
@@ -12,7 +12,8 @@ import {
   type TaskName,
   type TimeSignature,
   VOCAL_LANGUAGES,
-} from './vocab.ts';
+} from '@acestep/acestep';
+import type { ResolvedConfig } from './types.ts';
 
 export type LmPhases = 'none' | 'metadata' | 'codes' | 'metadata+codes';
 

@@ -1,6 +1,6 @@
 // The plain data the gateway core works on: the deployment it validates
 // against and the fully defaulted request (ResolvedConfig). No gRPC here.
-import type { AudioFormatName, DitVariant, TaskName, TimeSignature } from './vocab.ts';
+import type { AudioFormatName, DitVariant, TaskName, TimeSignature } from '@acestep/acestep';
 
 export interface Deployment {
   ditVariant: DitVariant;

@@ -234,7 +234,12 @@ describe('resolveConfig ranges', () => {
       ],
       '-1 (end of the source) or seconds > repainting_start (10)',
     ],
-    ['seed', [{ seed: -1n }, { seed: 0n }, { seed: (1n << 63n) - 1n }], [{ seed: -2n }], '-1 (random) or 0'],
+    [
+      'seed',
+      [{ seed: -1n }, { seed: 0n }, { seed: (1n << 63n) - 1n }],
+      [{ seed: -2n }],
+      '-1 (random) or an integer from 0',
+    ],
   ];
 
   for (const [field, inside, outside, allowed, deployment = turbo] of cases) {

@@ -1,21 +1,25 @@
 // GenerationConfig → ResolvedConfig: applies the spec's defaults and checks
 // every value, collecting all problems before throwing one error that lists them.
-import { AudioFormat, type AudioSource, type GenerationConfig, TaskType } from '@acestep/proto/gateway';
-import type { AudioRef, Deployment, ResolvedConfig } from './types.ts';
+
 import {
   AUDIO_CODES_PER_SECOND,
+  AudioCodeSyntaxError,
   type AudioFormatName,
   BASE_ONLY_TASKS,
   canonicalKeyScale,
   canonicalTimeSignature,
   isInstrumental,
-  parseAudioCodeString,
+  isValidSeed,
+  parseAudioCodes,
+  SEED_ALLOWED,
   SOURCE_AUDIO_TASKS,
   TASK_INSTRUCTIONS,
   TASK_NAMES,
   type TaskName,
   VOCAL_LANGUAGES,
-} from './vocab.ts';
+} from '@acestep/acestep';
+import { AudioFormat, type AudioSource, type GenerationConfig, TaskType } from '@acestep/proto/gateway';
+import type { AudioRef, Deployment, ResolvedConfig } from './types.ts';
 
 export type ProblemCode = 'INVALID_ARGUMENT' | 'FAILED_PRECONDITION';
 
@@ -64,8 +68,6 @@ export const LIMITS = {
   lmCfgScale: [1, 5],
   lmBatchChunkSize: [1, 8],
 } as const;
-
-const INT64_MAX = (1n << 63n) - 1n;
 
 const TASK_BY_ENUM: Readonly<Record<number, TaskName>> = {
   [TaskType.UNSPECIFIED]: 'text2music',
@@ -208,7 +210,7 @@ export function resolveConfig(config: GenerationConfig, deployment: Deployment):
   }
   const useRandomSeed = config.useRandomSeed ?? true;
   const seed = config.seed ?? -1n;
-  if (seed < -1n || seed > INT64_MAX) problems.add('seed', seed, `-1 (random) or 0 to ${INT64_MAX}`);
+  if (!isValidSeed(seed)) problems.add('seed', seed, SEED_ALLOWED);
   if (useRandomSeed && seed !== -1n) notes.push('seed is ignored because use_random_seed is true');
   const batchSize = config.batchSize ?? 1;
   problems.range('batch_size', batchSize, 1, Math.min(LIMITS.batchSize, deployment.maxBatch), true);
@@ -378,8 +380,8 @@ function resolveAudioCodes(
   const maxCodes = Math.floor(maxDurationSeconds * AUDIO_CODES_PER_SECOND);
   const parsed: number[][] = [];
   entries.forEach((entry, index) => {
-    const codes = parseAudioCodeString(entry);
     const label = `${field}[${index}]`;
+    const codes = parseCodesOrReason(entry);
     if (!Array.isArray(codes)) {
       problems.add(label, entry, '"<|audio_code_N|>" tokens with N from 0 to 63999', { why: codes.error });
     } else if (codes.length > maxCodes) {
@@ -393,6 +395,17 @@ function resolveAudioCodes(
     }
   });
   return parsed;
+}
+
+/** The codes of one entry, or why it is not a non-empty code string. */
+function parseCodesOrReason(entry: string): number[] | { error: string } {
+  try {
+    const codes = parseAudioCodes(entry);
+    return codes.length > 0 ? codes : { error: 'no audio codes' };
+  } catch (error) {
+    if (error instanceof AudioCodeSyntaxError) return { error: error.message };
+    throw error;
+  }
 }
 
 function checkTaskInputs(

@@ -1,5 +1,5 @@
 /** Plain TypeScript core of the 5 Hz LM service: no gRPC, no onnxruntime. */
-export { audioCodesFromTokenIds, formatAudioCodeString, parseAudioCodeString } from './codes.ts';
+export { audioCodesFromTokenIds } from './codes.ts';
 export * from './fsm/index.ts';
 export {
   extractLyrics,
@@ -39,7 +39,7 @@ export {
   NO_USER_INPUT,
   renderChat,
 } from './prompts.ts';
-export { mulberry32, normalizeSeed, type Rng } from './rng.ts';
+export { mulberry32, type Rng, samplerSeed } from './rng.ts';
 export {
   ALL_CANDIDATES,
   applyRepetitionPenalty,

@@ -2,8 +2,10 @@
  * Seeded per-sequence RNG. Portable on purpose (any language can replay it): mulberry32 over a
  * uint32 seed, and uniforms in [0, 1) with 53 random bits from two consecutive outputs:
  *   u = ((a >>> 5) * 2^26 + (b >>> 6)) / 2^53.
- * The official LM is not reproducible at all (vllm ignores seeds, spec §5.5); this makes ours so.
+ * The official LM is not reproducible at all (vllm ignores seeds); this makes ours so.
  */
+import { seedWords } from '@acestep/acestep';
+
 export interface Rng {
   /** Next raw uint32 output. */
   nextUint32(): number;
@@ -30,8 +32,13 @@ export function mulberry32(seed: number): Rng {
   };
 }
 
-/** Seeds outside uint32 (negative, fractional, ≥ 2^32) are reduced modulo 2^32 after truncation. */
-export function normalizeSeed(seed: number): number {
-  if (!Number.isFinite(seed)) throw new RangeError(`seed ${seed} is not finite`);
-  return Number(BigInt.asUintN(32, BigInt(Math.trunc(seed))));
+/**
+ * The 32-bit state of a sequence's sampler for a seed of the shared domain (0 .. 2^63 - 1,
+ * docs/model-rules.md "Seeds"): low word XOR (high word × 0x9E3779B9). Seeds below 2^32 key
+ * the sampler with themselves; the multiply keeps seeds that differ only in the high word
+ * (1 and 2^32 + 1) apart.
+ */
+export function samplerSeed(seed: bigint): number {
+  const [low, high] = seedWords(seed);
+  return (low ^ Math.imul(high, 0x9e3779b9)) >>> 0;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { mulberry32, normalizeSeed } from './rng.ts';
+import { mulberry32, samplerSeed } from './rng.ts';
 import { applyRepetitionPenalty, argmax, mixCfg, TokenSampler } from './sampling.ts';
 
 // Written by fixtures/make_sampling_fixtures.py (numpy full-sort reference, float32 CFG, python mulberry32).
@@ -173,10 +173,13 @@ describe('mulberry32', () => {
     }
   });
 
-  it('normalizes seeds to uint32', () => {
-    assert.equal(normalizeSeed(-1), 4294967295);
-    assert.equal(normalizeSeed(2 ** 32 + 5), 5);
-    assert.equal(normalizeSeed(12.9), 12);
+  it('keys the sampler with all 64 bits of a seed; seeds below 2^32 key it with themselves', () => {
+    assert.equal(samplerSeed(0n), 0);
+    assert.equal(samplerSeed(4294967295n), 4294967295);
+    assert.notEqual(samplerSeed(2n ** 32n + 1n), samplerSeed(1n));
+    assert.notEqual(samplerSeed(2n ** 60n), samplerSeed(0n));
+    assert.equal(samplerSeed((1n << 63n) - 1n), (0xffffffff ^ Math.imul(0x7fffffff, 0x9e3779b9)) >>> 0);
+    assert.throws(() => samplerSeed(-1n), RangeError);
   });
 });
 

@@ -28,7 +28,7 @@ const seq = (seed: number, caption: string, seconds: number): SequenceJob => ({
   caption,
   lyrics: '[Instrumental]',
   userMetadata: { duration: seconds },
-  seed,
+  seed: BigInt(seed),
   durationSeconds: seconds,
 });
 
@@ -127,7 +127,7 @@ describe('continuous batching on the tiny LM', () => {
     let words = Math.floor((lm.maxModelLen - 100 - base) / slope);
     while (promptOf(words).longest < lm.maxModelLen - 80) words += 5;
     const { caption, longest } = promptOf(words);
-    const s: SequenceJob = { caption, lyrics: '[Instrumental]', userMetadata: meta, seed: 5 };
+    const s: SequenceJob = { caption, lyrics: '[Instrumental]', userMetadata: meta, seed: 5n };
     const cap = Math.min(lm.maxModelLen - 64, lm.maxModelLen - longest);
     assert.ok(cap > 0 && cap < 200, `test prompt leaves ${cap} codes`);
     const [out] = await start(rt, job([s], { codesChunkSize: 32 })).done;

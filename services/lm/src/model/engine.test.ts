@@ -53,7 +53,7 @@ describe('engine on the tiny LM', () => {
       caption: 'ambient',
       lyrics: '[Instrumental]',
       userMetadata: { duration: 10 },
-      seed,
+      seed: BigInt(seed),
       durationSeconds: 7,
     })),
     params: DEFAULT_DECODE_PARAMS,
@@ -99,7 +99,7 @@ describe('engine on the tiny LM', () => {
       caption,
       lyrics: '[Instrumental]',
       userMetadata,
-      seed,
+      seed: BigInt(seed),
       durationSeconds: 10,
     });
     const generate = async (sequences: GenerateJob['sequences']) => {

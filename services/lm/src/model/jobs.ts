@@ -1,5 +1,6 @@
 // The engine's jobs, run inside the worker thread that owns the graphs: Generate (phase 1 with the
 // FSM, phase 2 with the K-step loop), and the single-sequence understand / format / create flows.
+import { formatAudioCodes } from '@acestep/acestep';
 import { type Device, type GraphName, type ModelSet, openModelSet } from '@acestep/models';
 import { loadQwen3Tokenizer, type Qwen3Tokenizer } from '@acestep/tokenizer';
 import {
@@ -12,12 +13,12 @@ import {
   createFsmState,
   extractLyrics,
   type FsmTables,
-  formatAudioCodeString,
   formatMetadataYaml,
   hasAllMetas,
   type LmMetadata,
   mulberry32,
   parseLmOutput,
+  samplerSeed,
   TokenSampler,
   targetCodesForDuration,
   type UserMetadata,
@@ -147,7 +148,7 @@ export async function runGenerate(rt: LmRuntime, job: GenerateJob, emit: Emit, r
   const started = process.hrtime.bigint();
   const job_ = jobHandle(runner);
   const metadata: LmMetadata[] = job.sequences.map((s) => userMetadataAsLm(s.userMetadata));
-  const rngs = job.sequences.map((s) => mulberry32(s.seed));
+  const rngs = job.sequences.map((s) => mulberry32(samplerSeed(s.seed)));
   const phase1 = job.sequences.flatMap((s, i) =>
     job.useCotMetas && !hasAllMetas(s.userMetadata) ? [i] : [],
   );
@@ -224,7 +225,7 @@ const THINK_END = 151668;
 async function runSample(
   rt: LmRuntime,
   prompt: { cond: string; uncond: string },
-  opts: { userMetadata: UserMetadata; skipLanguage: boolean; seed: number; params: GenerateJob['params'] },
+  opts: { userMetadata: UserMetadata; skipLanguage: boolean; seed: bigint; params: GenerateJob['params'] },
   runner: MeteredRunner,
 ): Promise<{ metadata: LmMetadata; text: string }> {
   const fsm = createFsmState(rt.tables, {
@@ -240,7 +241,7 @@ async function runSample(
     jobHandle(runner),
     [encodePair(rt, prompt)],
     [fsm],
-    [mulberry32(opts.seed)],
+    [mulberry32(samplerSeed(opts.seed))],
     {
       params: opts.params,
       maxTokens: phase1MaxTokens(rt) + 128 + maxLyrics,
@@ -256,7 +257,7 @@ async function runSample(
   return { metadata: parseLmOutput(text).metadata, text };
 }
 
-function doneEvent(started: bigint, seed: number, runner: MeteredRunner): EngineEvent {
+function doneEvent(started: bigint, seed: bigint, runner: MeteredRunner): EngineEvent {
   return {
     type: 'done',
     seeds: [seed],
@@ -268,7 +269,7 @@ function doneEvent(started: bigint, seed: number, runner: MeteredRunner): Engine
 
 export async function runUnderstand(rt: LmRuntime, job: UnderstandJob, emit: Emit, runner: MeteredRunner) {
   const started = process.hrtime.bigint();
-  const prompt = buildUnderstandPrompts(formatAudioCodeString(job.audioCodes), job.negativePrompt);
+  const prompt = buildUnderstandPrompts(formatAudioCodes(job.audioCodes), job.negativePrompt);
   const { metadata, text } = await runSample(
     rt,
     prompt,

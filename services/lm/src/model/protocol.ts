@@ -8,8 +8,8 @@ export interface SequenceJob {
   lyrics: string;
   /** Values forced verbatim into phase 1 (core `UserMetadata`). */
   userMetadata: UserMetadata;
-  /** uint32 seed of the sequence's RNG. */
-  seed: number;
+  /** The seed used (0 .. 2^63 - 1), reported back; the sampler is keyed by samplerSeed(seed). */
+  seed: bigint;
   /** The user's duration in seconds: phase 2 writes exactly int(duration × 5) codes. */
   durationSeconds?: number | undefined;
 }
@@ -32,7 +32,7 @@ export interface UnderstandJob {
   audioCodes: number[];
   params: DecodeParams;
   negativePrompt: string;
-  seed: number;
+  seed: bigint;
 }
 
 export interface FormatJob {
@@ -42,7 +42,7 @@ export interface FormatJob {
   userMetadata: UserMetadata;
   params: DecodeParams;
   negativePrompt: string;
-  seed: number;
+  seed: bigint;
 }
 
 export interface CreateJob {
@@ -52,7 +52,7 @@ export interface CreateJob {
   vocalLanguage: string;
   params: DecodeParams;
   negativePrompt: string;
-  seed: number;
+  seed: bigint;
 }
 
 export type EngineJob = GenerateJob | UnderstandJob | FormatJob | CreateJob;
@@ -79,7 +79,7 @@ export type EngineEvent =
   | { type: 'codes'; index: number; codes: number[]; offset: number }
   | { type: 'progress'; phase: 'metadata' | 'audio_codes'; tokens: number; totalTokens: number }
   | { type: 'sample'; metadata: LmMetadata; lyrics: string; cotText: string }
-  | { type: 'done'; seeds: number[]; generatedTokens: number; computeNs: number; traffic: Traffic };
+  | { type: 'done'; seeds: bigint[]; generatedTokens: number; computeNs: number; traffic: Traffic };
 
 /** Engine-wide counters and gauges (continuous batcher), sent to the main thread for /metrics. */
 export interface EngineStats {

@@ -115,7 +115,7 @@ function toResponse(event: EngineEvent, received: bigint, started: bigint): Gene
         event: {
           case: 'done',
           value: {
-            seeds: event.seeds.map(BigInt),
+            seeds: event.seeds,
             generatedTokens: BigInt(event.generatedTokens),
             timings: {
               queueNs: started - received,
@@ -197,7 +197,7 @@ export function lmService(
               caption: 'warmup',
               lyrics: '[Instrumental]',
               userMetadata: { duration: 10 },
-              seed: 0,
+              seed: 0n,
               durationSeconds: 2,
             },
           ],

@@ -1,7 +1,7 @@
 // Checks of LM requests before any work is admitted. Every error is INVALID_ARGUMENT naming the
 // field (`sequences[2].user_metadata.bpm`) and what is allowed. Proto3 scalars cannot say "unset",
 // so a 0 sampling value means the default (see README).
-import { randomInt } from 'node:crypto';
+import { isValidSeed, SEED_ALLOWED, useSeed } from '@acestep/acestep';
 import type {
   CreateSampleRequest,
   FormatSampleRequest,
@@ -111,9 +111,10 @@ export function validateUserMetadata(prefix: string, m: LmMetadata | undefined):
   return out;
 }
 
-/** A negative seed asks for a random one; others are reduced to uint32 (what the RNG takes). */
-export function resolveSeed(seed: bigint): number {
-  return seed < 0n ? randomInt(0, 2 ** 32 - 1) : Number(BigInt.asUintN(32, seed));
+/** The seed used: the given one, or a drawn one for -1 (the shared seed rule of @acestep/acestep). */
+export function resolveSeed(field: string, seed: bigint): bigint {
+  if (!isValidSeed(seed)) throw invalid(`${field} must be ${SEED_ALLOWED}, got ${seed}`);
+  return useSeed(seed);
 }
 
 export function validateGenerate(req: GenerateRequest, maxBatch: number): GenerateJob {
@@ -132,7 +133,7 @@ export function validateGenerate(req: GenerateRequest, maxBatch: number): Genera
       caption: s.caption,
       lyrics: s.lyrics,
       userMetadata: validateUserMetadata(`sequences[${i}].user_metadata`, s.userMetadata),
-      seed: resolveSeed(s.seed),
+      seed: resolveSeed(`sequences[${i}].seed`, s.seed),
       durationSeconds: s.userMetadata?.duration,
     })),
     params,
@@ -161,7 +162,7 @@ export function validateUnderstand(req: UnderstandAudioRequest): UnderstandJob {
     audioCodes: req.audioCodes,
     params,
     negativePrompt,
-    seed: resolveSeed(req.seed),
+    seed: resolveSeed('seed', req.seed),
   };
 }
 
@@ -174,7 +175,7 @@ export function validateFormat(req: FormatSampleRequest): FormatJob {
     userMetadata: validateUserMetadata('user_metadata', req.userMetadata),
     params,
     negativePrompt,
-    seed: resolveSeed(req.seed),
+    seed: resolveSeed('seed', req.seed),
   };
 }
 
@@ -190,6 +191,6 @@ export function validateCreate(req: CreateSampleRequest): CreateJob {
     vocalLanguage: language,
     params,
     negativePrompt,
-    seed: resolveSeed(req.seed),
+    seed: resolveSeed('seed', req.seed),
   };
 }

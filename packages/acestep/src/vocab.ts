@@ -1,12 +1,11 @@
-// The closed vocabularies of ACE-Step 1.5 that requests are checked against:
-// the LM's constrained-decoding lists (keyscales, time signatures, language
-// codes; acestep-lm-api.md §4.3), the DiT task instructions (§7.1) and the
-// 5 Hz audio-code token syntax (§1.3).
+// The closed vocabularies of ACE-Step 1.5 (docs/model-rules.md): the task
+// types and their DiT instructions, and the lists the LM's constrained
+// decoding allows (key scales, time signatures, language codes).
 
 export const TASK_NAMES = ['text2music', 'cover', 'repaint', 'lego', 'extract', 'complete'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 
-/** Tasks only the base DiT was trained for (acestep-dit-vae.md §5.4, §8). */
+/** Tasks only the base DiT was trained for (docs/model-rules.md, "Tasks"). */
 export const BASE_ONLY_TASKS: ReadonlySet<TaskName> = new Set(['lego', 'extract', 'complete']);
 
 /** Tasks whose DiT context is the source audio. */
@@ -85,38 +84,6 @@ export function canonicalTimeSignature(text: string): TimeSignature | '' | null 
 /** The LM's own spelling of a time signature: the numerator ("6/8" → "6"). */
 export function lmTimeSignature(timeSignature: TimeSignature): string {
   return timeSignature.slice(0, timeSignature.indexOf('/'));
-}
-
-/** Audio codes: `<|audio_code_N|>` with canonical N in [0, 63999] (the FSQ codebook has 64 000 entries). */
-export const AUDIO_CODE_COUNT = 64_000;
-/** 5 Hz: five audio codes per second of audio. */
-export const AUDIO_CODES_PER_SECOND = 5;
-
-const AUDIO_CODE_TOKEN = /<\|audio_code_(0|[1-9]\d*)\|>/gy;
-
-/**
- * Parses a concatenation of audio-code tokens (whitespace between tokens is
- * allowed, nothing else). Returns the code indices, or a reason it is not one.
- */
-export function parseAudioCodeString(text: string): number[] | { error: string } {
-  const codes: number[] = [];
-  let position = 0;
-  const skipSpace = () => {
-    while (position < text.length && /\s/.test(text[position] ?? '')) position++;
-  };
-  skipSpace();
-  while (position < text.length) {
-    AUDIO_CODE_TOKEN.lastIndex = position;
-    const match = AUDIO_CODE_TOKEN.exec(text);
-    if (!match) return { error: `unexpected text at character ${position}` };
-    const code = Number(match[1]);
-    if (code >= AUDIO_CODE_COUNT) return { error: `code ${code} is outside 0..${AUDIO_CODE_COUNT - 1}` };
-    codes.push(code);
-    position = AUDIO_CODE_TOKEN.lastIndex;
-    skipSpace();
-  }
-  if (codes.length === 0) return { error: 'no audio codes' };
-  return codes;
 }
 
 /** Lyrics that mean "no vocals" (the REST server's `instrumental` rule). */

@@ -1,0 +1,58 @@
+// The one home of ACE-Step 1.5's vocabulary and rules (docs/model-rules.md).
+// Plain TypeScript: no proto, no onnxruntime, no I/O.
+export {
+  AudioCodeSyntaxError,
+  audioCodeProblem,
+  formatAudioCodes,
+  MAX_AUDIO_CODE,
+  parseAudioCodes,
+} from './audio-codes.ts';
+export {
+  AUDIO_CHANNELS,
+  AUDIO_CODE_COUNT,
+  AUDIO_CODES_PER_SECOND,
+  BPM_MAX,
+  BPM_MIN,
+  DURATION_MAX_SECONDS,
+  DURATION_MIN_SECONDS,
+  FRAMES_PER_AUDIO_CODE,
+  HOP_SAMPLES,
+  LATENT_CHANNELS,
+  LATENT_FRAMES_PER_SECOND,
+  MAX_AUDIO_CODES,
+  MAX_LATENT_FRAMES,
+  SAMPLE_RATE,
+} from './constants.ts';
+export {
+  cryptoSeed,
+  DRAWN_SEED_MAX,
+  formatSeedValue,
+  isValidSeed,
+  RANDOM_SEED,
+  resolveSeeds,
+  SEED_ALLOWED,
+  SEED_MAX,
+  type SeedSource,
+  seedProblem,
+  seedWords,
+  useSeed,
+} from './seeds.ts';
+export {
+  AUDIO_FORMATS,
+  type AudioFormatName,
+  BASE_ONLY_TASKS,
+  canonicalKeyScale,
+  canonicalTimeSignature,
+  DIT_VARIANTS,
+  type DitVariant,
+  isInstrumental,
+  KEY_SCALES,
+  lmTimeSignature,
+  SOURCE_AUDIO_TASKS,
+  TASK_INSTRUCTIONS,
+  TASK_NAMES,
+  type TaskName,
+  TIME_SIGNATURES,
+  type TimeSignature,
+  VOCAL_LANGUAGES,
+} from './vocab.ts';
