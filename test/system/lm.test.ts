@@ -301,7 +301,7 @@ describe('lm service', () => {
     });
     assert.equal(formatted.metadata!.bpm, 142);
     assert.equal(formatted.metadata!.duration, 61);
-    assert.equal(formatted.metadata!.language, '', 'a given language skips the field (spec §6.2)');
+    assert.equal(formatted.metadata!.language, '', 'a given language skips the field');
     const created = await client.createSample({
       query: 'a sad song',
       instrumental: true,

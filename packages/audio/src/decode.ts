@@ -9,7 +9,7 @@ import { decodeWavSamples, parseWavInfo } from './wav.ts';
 
 /**
  * Decodes an uploaded file (WAV, FLAC, MP3, Ogg Vorbis/Opus/FLAC) and normalises it for the model
- * (spec §5.1): 48 kHz, stereo, clamped to [−1, 1]. Every problem with the input is reported as an
+ * (docs/official-behaviour.md "Audio in"): 48 kHz, stereo, clamped to [−1, 1]. Every problem with the input is reported as an
  * `AudioInputError`; nothing else escapes for bad input.
  */
 export async function decodeAudio(

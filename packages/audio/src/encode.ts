@@ -6,7 +6,7 @@ import { encodeWav } from './wav.ts';
 
 /** Output encodings. wav16/wav24: PCM; wav32f: IEEE float; flac: 16- or 24-bit; mp3: CBR LAME. */
 export type OutputFormat = 'wav16' | 'wav24' | 'wav32f' | 'flac' | 'mp3';
-/** The format names of the reference API (spec §7). */
+/** The format names of the reference API (docs/official-behaviour.md "Audio out"). */
 export type SpecFormat = 'wav' | 'flac' | 'mp3';
 
 export interface EncodeOptions {

@@ -56,7 +56,7 @@ describe('resampling to 48 kHz', () => {
   });
 });
 
-describe('toModelAudio / decodeAudio normalisation (spec §5.1)', () => {
+describe('toModelAudio / decodeAudio normalisation (official behaviour "Audio in")', () => {
   test('mono is duplicated to two identical channels', async () => {
     const mono = tone(440, 48_000, 4800, 0.5);
     const out = await decodeAudio(encodeWav({ sampleRate: 48_000, channels: [mono] }, 'f32'));
@@ -95,7 +95,7 @@ describe('toModelAudio / decodeAudio normalisation (spec §5.1)', () => {
   });
 });
 
-describe('output guards (spec §7)', () => {
+describe('output guards (official behaviour "Audio out")', () => {
   test('peak guard divides by the peak over all channels when it exceeds 1', () => {
     const pcm = { sampleRate: 48_000, channels: [new Float32Array([0.5, -1]), new Float32Array([2, 0.25])] };
     const out = peakGuard(pcm);

@@ -7,7 +7,7 @@ export interface ToModelAudioOptions {
 }
 
 /**
- * The reference loader's normalisation (spec §5.1): mono is duplicated to two channels, channels
+ * The reference loader's normalisation (docs/official-behaviour.md "Audio in"): mono is duplicated to two channels, channels
  * beyond the first two are dropped (not downmixed, as the reference does), the result is resampled to
  * 48 kHz, then clamped to [−1, 1]. No loudness normalisation. Always returns new arrays.
  */
@@ -46,7 +46,7 @@ export function peakOf(pcm: PcmAudio): number {
 }
 
 /**
- * The reference anti-clipping guard (spec §7): if the peak over all channels exceeds 1, divide every
+ * The reference anti-clipping guard (docs/official-behaviour.md "Audio out"): if the peak over all channels exceeds 1, divide every
  * sample by the peak; otherwise leave the audio as is. Returns new arrays only when it scales.
  */
 export function peakGuard(pcm: PcmAudio): PcmAudio {
@@ -58,7 +58,7 @@ export function peakGuard(pcm: PcmAudio): PcmAudio {
   };
 }
 
-/** The reference silence test before saving (spec §7): RMS ≤ 1e-5 and peak ≤ 1e-5. */
+/** The reference silence test before saving (docs/official-behaviour.md "Audio out"): RMS ≤ 1e-5 and peak ≤ 1e-5. */
 export function isSilent(pcm: PcmAudio, threshold = 1e-5): boolean {
   let sumSq = 0;
   let count = 0;

@@ -30,7 +30,7 @@ export const DEFAULT_AUDIO_LIMITS: Readonly<AudioLimits> = Object.freeze({
   // 600 s of 48 kHz stereo 32-bit float WAV is 230 MB; 256 MiB leaves room for headers and 24-bit 96 kHz
   // clips of a few minutes while still bounding memory per request.
   maxBytes: 256 * 1024 * 1024,
-  // DURATION_MAX of the reference implementation (spec §6.1).
+  // DURATION_MAX of the reference implementation (docs/official-behaviour.md "Durations and lengths").
   maxSeconds: 600,
   minSampleRate: 8_000,
   maxSampleRate: 384_000,

@@ -1,5 +1,5 @@
 // Constants in the exported manifest against values written down by hand from the specs
-// (acestep-dit-vae.md §2.9, §2.12, §4.1; acestep-lm-api.md §1.2-1.3).
+// (docs/official-behaviour.md: "Durations and lengths", "Schedules", "LM vocabulary").
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ditVariant, GRAPH_NAMES, loadManifest, parseManifest } from './manifest.ts';

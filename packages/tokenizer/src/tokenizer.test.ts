@@ -16,7 +16,7 @@ describe('Qwen3 tokenizer', () => {
     assert.equal(tok.idToToken(217204), undefined);
   });
 
-  it('maps the special tokens to the ids of spec §1.3', () => {
+  it('maps the special tokens to the ids of docs/official-behaviour.md "LM vocabulary"', () => {
     const expected: Record<string, number> = {
       '<|endoftext|>': 151643,
       '<|im_start|>': 151644,
@@ -31,7 +31,7 @@ describe('Qwen3 tokenizer', () => {
     assert.equal(tok.eosId, 151645);
   });
 
-  it('encodes the plain-text ids listed in spec §1.3', () => {
+  it('encodes the plain-text ids of the Qwen3 vocabulary', () => {
     assert.deepEqual(tok.encode('\n'), [198]);
     assert.deepEqual(tok.encode('\n\n'), [271]);
     assert.deepEqual(tok.encode(' '), [220]);

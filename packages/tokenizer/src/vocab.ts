@@ -1,4 +1,4 @@
-/** Ids fixed by the Qwen3 vocabulary and the ACE-Step LM checkpoint (spec §1.3). */
+/** Ids fixed by the Qwen3 vocabulary and the ACE-Step LM checkpoint (docs/official-behaviour.md "LM vocabulary"). */
 export const SPECIAL_TOKEN_IDS = {
   endOfText: 151643,
   imStart: 151644,

@@ -90,7 +90,7 @@ def qwen_cfg_from_hf(hf: dict) -> QwenCfg:
 
 @dataclass(frozen=True)
 class LmTokens:
-    """Token ids from the LM tokenizer (acestep-lm-api.md §1.3)."""
+    """Token ids from the LM tokenizer (docs/official-behaviour.md "LM vocabulary")."""
 
     endoftext: int = 151643
     im_start: int = 151644
@@ -182,7 +182,7 @@ def preset(name: str, lm_size: str = "1.7B", xl: bool = False) -> Preset:
     raise ValueError(f"unknown preset {name!r}")
 
 
-# Turbo schedules (acestep-dit-vae.md §4.1): t' = s*t/(1+(s-1)*t), t = 1 - i/8, no final 0.
+# Turbo schedules (docs/official-behaviour.md "Schedules"): t' = s*t/(1+(s-1)*t), t = 1 - i/8, no final 0.
 def turbo_schedule(shift: float, steps: int = 8):
     out = []
     for i in range(steps):

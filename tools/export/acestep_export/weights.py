@@ -188,7 +188,7 @@ def load_lm(root, lm_size, lm):
 
 
 def load_silence(root, variant):
-    """silence_latent.pt [1, 64, 15000] -> time-major [1, 15000, 64] (acestep-dit-vae.md §2.13)."""
+    """silence_latent.pt [1, 64, 15000] -> time-major [1, 15000, 64]."""
     silence = torch.load(os.path.join(root, f"acestep-v15-{variant}", "silence_latent.pt"), map_location="cpu")
     return silence.to(torch.float32).transpose(1, 2).contiguous()
 

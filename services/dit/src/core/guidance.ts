@@ -1,5 +1,5 @@
 /**
- * Classifier-free guidance for base/SFT (spec §4.3). Turbo models are CFG-free: the sampler
+ * Classifier-free guidance for base/SFT (docs/official-behaviour.md "Guidance (base and SFT only)"). Turbo models are CFG-free: the sampler
  * never calls these for them. Tensors are time-major [B, T, C] Float32Arrays, B = un-doubled batch.
  *
  * Precision: PyTorch runs these in the model dtype (fp32 on CPU) except APG's projection, which

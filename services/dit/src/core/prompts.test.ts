@@ -10,7 +10,7 @@ import {
   metasString,
 } from './prompts.ts';
 
-test('caption prompt, byte for byte (spec §2.5 template)', () => {
+test('caption prompt, byte for byte (official template)', () => {
   const prompt = captionPrompt({
     instruction: DEFAULT_DIT_INSTRUCTION,
     caption: 'energetic rock music with electric guitar',

@@ -1,5 +1,5 @@
 /**
- * Text given to the condition encoders (spec §2.5), byte-exact with upstream's
+ * Text given to the condition encoders (docs/official-behaviour.md "DiT prompts"), byte-exact with upstream's
  * `SFT_GEN_PROMPT`, `_build_metadata_dict` + `_dict_to_meta_string` and `_format_lyrics`.
  * Tokenisation (bundled tokenizer.json, max 256 / 2048 tokens) happens elsewhere.
  */

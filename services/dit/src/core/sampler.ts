@@ -1,8 +1,8 @@
 /**
- * The flow-matching denoising loop (spec §4). The DiT itself is injected as `predictVelocity`,
+ * The flow-matching denoising loop (docs/official-behaviour.md "Schedules"). The DiT itself is injected as `predictVelocity`,
  * so this module knows nothing of onnxruntime; tests drive it with plain functions.
  *
- * Latents are time-major [B, T, 64] Float32Arrays (spec §3: x_t, v and x0 are [B, T, 64]).
+ * Latents are time-major [B, T, 64] Float32Arrays (x_t, v and x0 are [B, T, 64]).
  * Convention: x_t = t·noise + (1 − t)·x0, the model predicts v = noise − x0, so x0 = x_t − t·v
  * and an Euler step is x ← x − v·(t − t_next).
  *
@@ -76,7 +76,7 @@ export interface SampleOptions<C> {
   /** Ignored for turbo schedules (CFG-free models) and when scale ≤ 1. */
   guidance?: GuidanceConfig | null;
   conditioning: C;
-  /** Text2music-style conditioning used from step floor(n·audioCoverStrength) on (spec §4.6). */
+  /** Text2music-style conditioning used from step floor(n·audioCoverStrength) on (docs/official-behaviour.md "Tasks", cover strength). */
   nonCoverConditioning?: C;
   /** In [0, 1]; 1 (default) never switches. */
   audioCoverStrength?: number;
@@ -223,7 +223,7 @@ function update<C>(
   return out;
 }
 
-/** Upstream refuses NaN/Inf or all-zero latents before decoding (spec §4.5). */
+/** Upstream refuses NaN/Inf or all-zero latents before decoding (docs/official-behaviour.md "Schedules"). */
 export function checkLatents(latents: Float32Array): void {
   let nonZero = false;
   for (let i = 0; i < latents.length; i++) {
@@ -245,7 +245,7 @@ export const GUIDANCE_SCALE_MAX = 15;
 export const DEFAULT_GUIDANCE_SCALE = 7;
 
 /**
- * Request fields → guidance (spec §4.3, §8): scale in [0, 15] (≤ 1 = off; default 7), APG unless
+ * Request fields → guidance (docs/official-behaviour.md "Guidance (base and SFT only)"): scale in [0, 15] (≤ 1 = off; default 7), APG unless
  * use_adg, interval within [0, 1] with start ≤ end. Turbo accepts and ignores all of them.
  */
 export function resolveGuidance(family: ModelFamily, params: GuidanceParams): GuidanceConfig | null {

@@ -1,5 +1,5 @@
 /**
- * Timestep schedules (spec §4.1–4.2). Convention: t = 1 is pure noise, t = 0 is data.
+ * Timestep schedules (docs/official-behaviour.md "Schedules"). Convention: t = 1 is pure noise, t = 0 is data.
  *
  * A schedule is `timesteps` with n + 1 entries ending in 0: step i goes from timesteps[i] to
  * timesteps[i + 1]. Turbo's tables list only the 8 starting values; its last step jumps to

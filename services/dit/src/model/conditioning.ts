@@ -1,4 +1,4 @@
-// Conditioning of one request (spec §2.4–2.10): caption/lyric prompts → token ids (the bundled
+// Conditioning of one request (docs/official-behaviour.md "DiT prompts", docs/official-behaviour.md "Tasks"): caption/lyric prompts → token ids (the bundled
 // Qwen3 tokenizer) → text_encoder / text_token_embedding → condition_encoder, together with the
 // timbre references, src_latents / chunk_masks / is_covers of the task plan and the 25 Hz LM
 // hints (codes → audio_detokenizer, or source → audio_tokenizer → audio_detokenizer).
@@ -160,7 +160,7 @@ export async function tokenizeLatents(model: DitModel, latents: Float32Array): P
   return Array.from(out.audio_codes!.data as BigInt64Array, Number);
 }
 
-/** Cover from a source: source latents → codes → hints (spec §5.4, `hints: 'tokenized-source'`). */
+/** Cover from a source: source latents → codes → hints (docs/official-behaviour.md "Tasks", `hints: 'tokenized-source'`). */
 export async function hintsFromSource(model: DitModel, srcLatents: Float32Array): Promise<Float32Array> {
   const codes = await tokenizeLatents(model, srcLatents);
   const [hints] = await hintsFromCodes(model, [codes]);

@@ -223,7 +223,7 @@ export async function prepareJob(model: DitModel, plan: RequestPlan, signal?: Ab
   const conditioning = await encodeConditions(model, items, frames);
   let nonCoverConditioning: Conditioning | undefined;
   if (plan.switchAt !== null) {
-    // After the switch the model sees text2music's instruction and a silence context (§4.6).
+    // After the switch the model sees text2music's instruction and a silence context (docs/official-behaviour.md "Tasks").
     signal?.throwIfAborted();
     const nonCover = items.map((it) => ({
       ...it,

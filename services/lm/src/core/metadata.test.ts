@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { extractLyrics, formatMetadataAsCot, parseLmOutput, postprocessCaption } from './metadata.ts';
 
-describe('parseLmOutput (spec §2.5)', () => {
+describe('parseLmOutput', () => {
   it('parses a Phase-1 output that ends with EOS in place of </think>', () => {
     const text =
       '<think>\nbpm: 120\ncaption: An explosive pop-rock track with a strong anime theme song\n  feel. Catchy brass: punchy drums.\nduration: 180\nkeyscale: B♭ major\nlanguage: en\ntimesignature: 4\n<|im_end|>';
@@ -52,7 +52,7 @@ describe('caption / lyrics helpers', () => {
   });
 });
 
-describe('formatMetadataAsCot (spec §2.6)', () => {
+describe('formatMetadataAsCot', () => {
   it('drops genres, strips /4, turns digit strings into ints and quotes Norwegian', () => {
     assert.equal(
       formatMetadataAsCot({

@@ -1,6 +1,6 @@
 /**
- * lm_metadata: parsing the LM's CoT text (spec §2.5) and formatting metadata back into the
- * Phase-2 CoT block (spec §2.6). Mirrors the official tolerant parser, Python string semantics included.
+ * lm_metadata: parsing the LM's CoT text (docs/official-behaviour.md "CoT text") and formatting metadata back into the
+ * Phase-2 CoT block. Mirrors the official tolerant parser, Python string semantics included.
  */
 import { FIELD_ORDER } from './fsm/values.ts';
 import { dumpYamlMapping, type YamlScalar } from './yaml.ts';

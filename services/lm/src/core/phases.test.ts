@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { audioCodesFromTokenIds } from './codes.ts';
 import { buildUserMetadata, codeLimit, hasAllMetas, planPhases, targetCodesForDuration } from './phases.ts';
 
-describe('phase planning (spec §3)', () => {
+describe('phase planning', () => {
   it('target codes = int(duration × 5)', () => {
     assert.equal(targetCodesForDuration(180), 900);
     assert.equal(targetCodesForDuration(30.3), 151);

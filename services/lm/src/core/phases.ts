@@ -1,5 +1,5 @@
 /**
- * Which LM phases run and with what user metadata (spec §3).
+ * Which LM phases run and with what user metadata (docs/official-behaviour.md "LM phases").
  */
 import type { UserMetadata } from './fsm/state.ts';
 
@@ -38,7 +38,7 @@ export interface UserMetaInput {
 }
 
 /**
- * generate_music's `user_metadata` (spec §3.3): bpm and duration as int(float(x)) when > 0,
+ * generate_music's `user_metadata`: bpm and duration as int(float(x)) when > 0,
  * keyscale / timesignature stripped unless empty or `n/a`. Undefined when nothing is given.
  */
 export function buildUserMetadata(input: UserMetaInput): UserMetadata | undefined {
@@ -73,7 +73,7 @@ export interface PhasePlan {
   readonly runPhase2: boolean;
 }
 
-/** Phase 1 iff not all metas and use_cot_metas; Phase 2 iff thinking and no user codes (spec §3.1–3.2). */
+/** Phase 1 iff not all metas and use_cot_metas; Phase 2 iff thinking and no user codes. */
 export function planPhases(input: PhasePlanInput): PhasePlan {
   return {
     runPhase1: !hasAllMetas(input.userMetadata) && input.useCotMetas,

@@ -16,7 +16,7 @@ before(async () => {
 });
 
 describe('Phase 1 → Phase 2 on real token ids', () => {
-  it('prompts tokenize to the shapes of spec §2.6 and the CoT round-trips through YAML', () => {
+  it('prompts tokenize to the official shapes and the CoT round-trips through YAML', () => {
     const caption = 'dreamy shoegaze, no drums';
     const lyrics = '[Instrumental]';
     const p1 = buildPhase1Prompts(caption, lyrics);

@@ -9,7 +9,7 @@ import {
   buildUnderstandPrompts,
 } from './prompts.ts';
 
-// Literal templates copied from spec §2.3 / §2.6 (the `\n` there are newlines).
+// Literal templates of the official prompts (the `\n` there are newlines).
 const SPEC_PHASE1 =
   '<|im_start|>system\n# Instruction\nGenerate audio semantic tokens based on the given conditions:\n\n<|im_end|>\n<|im_start|>user\n# Caption\n{caption}\n\n# Lyric\n{lyrics}\n<|im_end|>\n<|im_start|>assistant\n';
 const SPEC_PHASE2 =
@@ -75,7 +75,7 @@ describe('Phase 2 prompts', () => {
   });
 });
 
-describe('single-turn prompts (spec §2.8)', () => {
+describe('single-turn prompts', () => {
   const head = (instruction: string) =>
     `<|im_start|>system\n# Instruction\n${instruction}\n\n<|im_end|>\n<|im_start|>user\n`;
   const tail = '<|im_end|>\n<|im_start|>assistant\n';

@@ -1,5 +1,5 @@
 /**
- * Prompt strings of the 5 Hz LM, byte-equal to the official Python (spec §2.1–2.3, §2.6, §2.8).
+ * Prompt strings of the 5 Hz LM, byte-equal to the official Python (docs/official-behaviour.md "LM phases").
  * The Qwen3 chat template is rendered by hand: only the no-tools, no-thinking-flag paths the
  * official code reaches are needed, and special tokens stay in the text (the tokenizer maps them
  * to single ids).
@@ -73,7 +73,7 @@ export interface CfgPromptPair {
   readonly uncond: string;
 }
 
-/** Phase 1 (CoT metadata): `build_formatted_prompt` and its CFG negative (spec §2.3). */
+/** Phase 1 (CoT metadata): `build_formatted_prompt` and its CFG negative. */
 export function buildPhase1Prompts(caption: string, lyrics: string, negativePrompt?: string): CfgPromptPair {
   const system = systemMessage(LM_INSTRUCTIONS.generate);
   const cond = renderChat([system, { role: 'user', content: captionLyricUser(caption, lyrics) }], true);
@@ -102,7 +102,7 @@ function phase2Prompt(caption: string, lyrics: string, cotText: string): string 
 }
 
 /**
- * Phase 2 (audio codes): `build_formatted_prompt_with_cot` (spec §2.6). `metadataYaml` is the
+ * Phase 2 (audio codes): `build_formatted_prompt_with_cot` (docs/official-behaviour.md "CoT text"). `metadataYaml` is the
  * stripped PyYAML text of the metadata (see yaml.ts); the caption is the user's original caption.
  * The negative keeps the caption unless a meaningful negative prompt replaces it.
  */
@@ -122,7 +122,7 @@ function singleTurn(instruction: string, user: string): string {
   return renderChat([systemMessage(instruction), { role: 'user', content: user }], true);
 }
 
-/** Negative of the single-turn prompts (§2.8): never used upstream (no CFG there), kept for completeness. */
+/** Negative of the single-turn prompts: never used upstream (no CFG there), kept for completeness. */
 function singleTurnNegative(instruction: string, negativePrompt: string | undefined): string {
   const user = negativePrompt?.trim() ? negativePrompt : '';
   return singleTurn(instruction, user);

@@ -1,6 +1,6 @@
 /**
  * One decode step on the host: CFG mix → FSM mask → repetition penalty → temperature → top-k →
- * top-p → seeded draw → FSM advance (spec §4.9 / §5.3 order; the mask goes after CFG).
+ * top-p → seeded draw → FSM advance (docs/official-behaviour.md "Constrained decoding"; the mask goes after CFG).
  */
 import { advance, type FsmState, forcedToken, maskLogits } from './fsm/state.ts';
 import type { Rng } from './rng.ts';
@@ -16,7 +16,7 @@ import {
 export interface DecodeParams extends SamplingParams {
   /** CFG is on iff an unconditional row is given and cfgScale > 1 (official rule). */
   readonly cfgScale: number;
-  /** 1 = off (the official vllm backend drops it anyway, spec §5.2). */
+  /** 1 = off (the official fast backend drops it anyway). */
   readonly repetitionPenalty: number;
 }
 

@@ -21,7 +21,7 @@ describe('dumpYamlMapping matches PyYAML yaml.dump(allow_unicode=True, sort_keys
     });
   }
 
-  it('reproduces the spec §2.6 folding example', () => {
+  it('reproduces the official folding example', () => {
     const caption =
       'An explosive, high-energy pop-rock track with a strong anime theme song feel. ' +
       'The song kicks off with a catchy, synthesized brass fanfare: punchy drums.';

@@ -1,5 +1,5 @@
 /**
- * A PyYAML-compatible emitter for the Phase-2 metadata block (spec §2.6): the text
+ * A PyYAML-compatible emitter for the Phase-2 metadata block (docs/official-behaviour.md "CoT text"): the text
  * `yaml.dump(items, allow_unicode=True, sort_keys=True)` writes for a flat mapping of
  * strings and integers, with PyYAML 6's plain/single/double-quoted style choice, its YAML 1.1
  * implicit-type checks and its line folding at width 80 with a 2-space indent.

@@ -1,4 +1,4 @@
-// Overlap-discard tiling, the official scheme for long VAE inputs (spec §6.3):
+// Overlap-discard tiling, the official scheme for long VAE inputs (docs/official-behaviour.md "VAE tiling"):
 // each tile is decoded (or encoded) with `overlap` extra frames on both sides
 // for context, and only its core is kept, so memory stays bounded and no
 // cross-fade is needed. Tiles cover [0, length) exactly once by their cores.

@@ -1,5 +1,5 @@
 /**
- * The constrained-decoding state machine of the 5 Hz LM (spec §4), over real token ids.
+ * The constrained-decoding state machine of the 5 Hz LM (docs/official-behaviour.md "Constrained decoding"), over real token ids.
  *
  * Per step: `maskLogits(state, logits)` sets every disallowed logit to −Infinity in place and
  * returns the candidate set for the sampler; then `advance(state, tokenId)` with the sampled id.
