@@ -10,6 +10,7 @@ set -eu
 MODELS_ROOT=${MODELS_ROOT:-/models}
 SOURCE_DIR=${SOURCE_DIR:-/source}
 EXPORT_ARGS=${EXPORT_ARGS:-}
+EXPORTER=${EXPORTER:-/app/tools/export/export.py} # the image's exporter; tests point it at the repo's
 
 case "$MODEL_SET" in
   '' | .* | *[!A-Za-z0-9._-]*) echo "MODEL_SET=\"$MODEL_SET\" must be a plain directory name" >&2; exit 2 ;;
@@ -31,7 +32,7 @@ else
   echo "exporting: export.py $EXPORT_ARGS --out $partial"
   set -f # EXPORT_ARGS is split into words, never globbed
   # shellcheck disable=SC2086
-  /usr/bin/python3 /app/tools/export/export.py $EXPORT_ARGS --out "$partial"
+  /usr/bin/python3 "$EXPORTER" $EXPORT_ARGS --out "$partial"
   set +f
 fi
 
