@@ -18,8 +18,9 @@ root=$PWD
 fast=false
 [ "${1:-}" = --fast ] && fast=true && shift
 out=${1:-dist/gpu}
+case $out in /*) ;; *) out=$root/$out ;; esac
 limit=$((64 * 1024 * 1024))
-log() { printf '[bundle] %s\n' "$*" >&2; }
+log() { printf '[bundle %3ds] %s\n' "$SECONDS" "$*" >&2; }
 if $fast; then gzip_level=-1 xz_level=-0; else gzip_level=-9 xz_level=-6; fi
 
 node_bin=$(readlink -f "$(command -v node)")
@@ -29,7 +30,7 @@ node_bin=$(readlink -f "$(command -v node)")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 stage=$work/stage
-mkdir -p "$stage" "$root/$out"
+mkdir -p "$stage" "$out"
 
 log "repository: git archive HEAD"
 git archive --format=tar HEAD | gzip "$gzip_level" >"$work/acestep-repo.tar.gz"
@@ -65,9 +66,9 @@ log "compressing (xz $xz_level)"
   echo .gpu-runtime >>"$work/list" &&
   tar -cf - -T "$work/list" | xz "$xz_level" -T0 >"$work/acestep-runtime.tar.xz")
 
-mv "$work/acestep-repo.tar.gz" "$work/acestep-runtime.tar.xz" "$root/$out/"
-repo=$(stat -c %s "$root/$out/acestep-repo.tar.gz")
-runtime=$(stat -c %s "$root/$out/acestep-runtime.tar.xz")
+mv "$work/acestep-repo.tar.gz" "$work/acestep-runtime.tar.xz" "$out/"
+repo=$(stat -c %s "$out/acestep-repo.tar.gz")
+runtime=$(stat -c %s "$out/acestep-runtime.tar.xz")
 total=$((repo + runtime))
 log "$out/acestep-repo.tar.gz $((repo / 1024)) KiB + $out/acestep-runtime.tar.xz $((runtime / 1024)) KiB = $((total / 1024)) KiB (limit $((limit / 1024)) KiB)"
 [ "$total" -le "$limit" ] || $fast || { log "over the 64 MiB limit"; exit 1; }

@@ -121,7 +121,7 @@ const stageArgs = ['--model-dir', resolve(values.models), '--device', values.dev
 say(`acestep GPU check: device ${values.device} on ${values.gpu}, model set ${resolve(values.models)}`);
 const loadStarted = performance.now();
 const stack = await launchStack({
-  serviceArgs: { lm: stageArgs, dit: stageArgs, vae: stageArgs },
+  serviceArgs: { lm: stageArgs, dit: stageArgs, vae: stageArgs, gateway: ['--playground', 'off'] },
   startTimeoutMs: Number(values['start-timeout-s']) * 1000,
   onLog: collect,
 });
