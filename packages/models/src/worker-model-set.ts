@@ -1,18 +1,14 @@
-// A model set whose sessions live in a worker thread (see session-worker.ts).
-// Runs are queued in the worker in arrival order; tensors' buffers move
-// between the threads without copies.
-import { Worker } from 'node:worker_threads';
+// A model set whose sessions live in a worker thread (see session-worker.ts),
+// reached over `@acestep/runtime/worker-channel`. onnxruntime runs one graph at
+// a time on that thread, in arrival order; tensors' output buffers move back
+// without copies.
+import { type WireError, WorkerChannel } from '@acestep/runtime/worker-channel';
 import ort from 'onnxruntime-node';
 import { ContractError } from './contract.ts';
 import type { GraphSession, WireTensor } from './graph-session.ts';
 import { type GraphName, loadManifest, ManifestError } from './manifest.ts';
 import type { ModelSet, OpenOptions } from './modelSet.ts';
-import type { WorkerReply, WorkerRequest } from './session-worker.ts';
-
-interface Pending {
-  resolve: (outputs: Record<string, ort.Tensor>) => void;
-  reject: (error: Error) => void;
-}
+import type { SessionProtocol } from './session-worker.ts';
 
 function fromWire(outputs: Record<string, WireTensor>): Record<string, ort.Tensor> {
   return Object.fromEntries(
@@ -21,66 +17,34 @@ function fromWire(outputs: Record<string, WireTensor>): Record<string, ort.Tenso
 }
 
 /** Rebuilds the loader's own error types, so callers see the same errors as in-thread loading. */
-function loadError(reply: Extract<WorkerReply, { kind: 'failed' }>): Error {
-  if (reply.name === 'ContractError')
-    return new ContractError(reply.graph ?? '', reply.tensor, reply.detail ?? reply.message);
-  if (reply.name === 'ManifestError') return new ManifestError(reply.message);
-  return new Error(reply.message);
+function decodeError(error: WireError): Error {
+  const text = (field: string) => (typeof error[field] === 'string' ? (error[field] as string) : undefined);
+  if (error.name === 'ContractError')
+    return new ContractError(text('graph') ?? '', text('tensor'), text('detail') ?? error.message);
+  if (error.name === 'ManifestError') return new ManifestError(error.message);
+  return new Error(error.message);
 }
 
 export async function openModelSetInWorker(dir: string, options: OpenOptions): Promise<ModelSet> {
   const manifest = await loadManifest(dir);
   const { worker: _, ...workerOptions } = options;
-  const worker = new Worker(new URL('./session-worker.ts', import.meta.url), {
-    workerData: { dir, options: workerOptions },
-  });
-  const pending = new Map<number, Pending>();
-  let nextId = 0;
-  let failure: Error | undefined;
-  const ready = new Promise<Extract<WorkerReply, { kind: 'ready' }>>((resolve, reject) => {
-    worker.on('message', (reply: WorkerReply) => {
-      if (reply.kind === 'ready') resolve(reply);
-      else if (reply.kind === 'failed') reject(loadError(reply));
-      else if (reply.kind === 'result') settle(reply.id, (p) => p.resolve(fromWire(reply.outputs)));
-      else if (reply.kind === 'error') settle(reply.id, (p) => p.reject(new Error(reply.message)));
-    });
-    worker.on('error', (error) => {
-      failure = error;
-      reject(error);
-      for (const p of pending.values()) p.reject(error);
-      pending.clear();
-    });
-  });
-  const settle = (id: number, fn: (p: Pending) => void) => {
-    const p = pending.get(id);
-    pending.delete(id);
-    if (p) fn(p);
-  };
-  let info: Awaited<typeof ready>;
-  try {
-    info = await ready;
-  } catch (error) {
-    await worker.terminate();
-    throw error;
-  }
+  const { channel, ready } = await WorkerChannel.start<SessionProtocol>(
+    new URL('./session-worker.ts', import.meta.url),
+    { name: 'model set', workerData: { dir, options: workerOptions }, decodeError },
+  );
   const sessions: Partial<Record<GraphName, GraphSession>> = {};
-  for (const [name, names] of Object.entries(info.graphs)) {
+  for (const [name, names] of Object.entries(ready.graphs)) {
     const graph = name as GraphName;
     sessions[graph] = {
       ...names,
-      run(feeds) {
-        if (failure) return Promise.reject(failure);
-        const id = nextId++;
+      async run(feeds) {
         // Inputs are copied (structured clone), not transferred: callers reuse
         // feeds across runs (conditioning across denoising steps, caches).
         const wire: Record<string, WireTensor> = {};
         for (const [input, tensor] of Object.entries(feeds)) {
           wire[input] = { type: tensor.type, dims: tensor.dims, data: tensor.data as ArrayBufferView };
         }
-        return new Promise((resolve, reject) => {
-          pending.set(id, { resolve, reject });
-          worker.postMessage({ kind: 'run', id, graph, feeds: wire } satisfies WorkerRequest);
-        });
+        return fromWire(await channel.call('run', { graph, feeds: wire }));
       },
     };
   }
@@ -93,13 +57,6 @@ export async function openModelSetInWorker(dir: string, options: OpenOptions): P
       if (!s) throw new Error(`graph ${name} was not opened`);
       return s;
     },
-    async close() {
-      const closed = new Promise<void>((resolve) =>
-        worker.once('message', (m: WorkerReply) => m.kind === 'closed' && resolve()),
-      );
-      worker.postMessage({ kind: 'close' } satisfies WorkerRequest);
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
-      await worker.terminate();
-    },
+    close: () => channel.close(5000),
   };
 }

@@ -1,10 +1,11 @@
 // The main-thread face of the LM engine: starts the worker thread that runs the graphs and turns
-// each job into an async stream of events. Jobs run concurrently in the worker (continuous
-// batching). Cancelling (abort signal, or leaving the loop early) sets a shared flag the worker
-// checks at every step boundary; the stream ends only once the worker has let go of the job.
-import { Worker } from 'node:worker_threads';
+// each job into an async stream of events (a `@acestep/runtime/worker-channel` stream). Jobs run
+// concurrently in the worker (continuous batching). Cancelling (abort signal, or leaving the loop
+// early) sets the call's shared flag, which the worker checks at every step boundary; the stream
+// ends only once the worker has let go of the job.
+import { type WireError, WorkerChannel } from '@acestep/runtime/worker-channel';
 import type { EngineOptions } from './jobs.ts';
-import type { EngineEvent, EngineInfo, EngineJob, EngineStats, FromWorker, ToWorker } from './protocol.ts';
+import type { EngineEvent, EngineInfo, EngineJob, EngineStats, LmProtocol } from './protocol.ts';
 
 export type { EngineOptions } from './jobs.ts';
 export type * from './protocol.ts';
@@ -23,109 +24,61 @@ export class EngineError extends Error {
   }
 }
 
-interface JobSink {
-  push(message: FromWorker): void;
+function fromWire(error: WireError): EngineError {
+  return new EngineError(
+    error.message,
+    error.cancelled === true,
+    error.invalid === true,
+    error.exhausted === true,
+  );
 }
 
 export class LmEngine {
   readonly info: EngineInfo;
-  readonly #worker: Worker;
-  readonly #jobs = new Map<number, JobSink>();
-  #nextId = 0;
-  #failure: Error | undefined;
-  #closing = false;
+  readonly #channel: WorkerChannel<LmProtocol>;
   /** Called once if the worker thread dies (not on close()): the service reports NOT_SERVING. */
   onFailure: ((error: Error) => void) | undefined;
   /** Called with the engine's batching stats about once a second. */
   onStats: ((stats: EngineStats) => void) | undefined;
   #stats: EngineStats | undefined;
 
-  private constructor(worker: Worker, info: EngineInfo) {
-    this.#worker = worker;
+  private constructor(channel: WorkerChannel<LmProtocol>, info: EngineInfo) {
+    this.#channel = channel;
     this.info = info;
-    worker.on('message', (message: FromWorker) => {
-      if ('id' in message) this.#jobs.get(message.id)?.push(message);
-      else if (message.kind === 'stats') {
-        this.#stats = message.stats;
-        this.onStats?.(message.stats);
-      }
-    });
-    worker.on('error', (error) => this.#fail(error));
-    worker.on('exit', (code) => this.#fail(new Error(`LM engine thread exited with code ${code}`)));
+    channel.onFailure = (error) => this.onFailure?.(error);
   }
 
   static async start(dir: string, options: EngineOptions = {}): Promise<LmEngine> {
-    const worker = new Worker(new URL('./worker.ts', import.meta.url), {
-      workerData: { dir, options },
+    let onStats: (stats: EngineStats) => void = () => {};
+    const { channel, ready } = await WorkerChannel.start<LmProtocol>(
+      new URL('./worker.ts', import.meta.url),
+      {
+        name: 'LM engine',
+        workerData: { dir, options },
+        decodeError: fromWire,
+        onNotice: (stats) => onStats(stats),
+      },
+    ).catch((error: Error) => {
+      throw new Error(`LM engine failed to start: ${error.message}`);
     });
-    const info = await new Promise<EngineInfo>((resolve, reject) => {
-      worker.once('error', reject);
-      worker.on('message', function first(message: FromWorker) {
-        if (message.kind === 'ready') resolve(message.info);
-        else if (message.kind === 'failed')
-          reject(new Error(`LM engine failed to start: ${message.message}`));
-        else return;
-        worker.off('message', first);
-        worker.off('error', reject);
-      });
-    });
-    return new LmEngine(worker, info);
+    const engine = new LmEngine(channel, ready);
+    onStats = (stats) => engine.#onStats(stats);
+    return engine;
   }
 
-  #fail(error: Error): void {
-    if (!this.#failure && !this.#closing) this.onFailure?.(error);
-    this.#failure ??= error;
-    for (const sink of this.#jobs.values()) {
-      sink.push({ kind: 'error', id: -1, message: error.message, cancelled: false, invalid: false });
-    }
+  #onStats(stats: EngineStats): void {
+    this.#stats = stats;
+    this.onStats?.(stats);
   }
 
   /** Runs a job in the worker; yields its events; throws EngineError on failure or cancellation. */
   async *run(job: EngineJob, signal?: AbortSignal): AsyncGenerator<EngineEvent> {
-    if (this.#failure) throw this.#failure;
-    const id = this.#nextId++;
-    const cancel = new SharedArrayBuffer(4);
-    const flag = new Int32Array(cancel);
-    const queue: FromWorker[] = [];
-    let wake: (() => void) | undefined;
-    let ended = false;
-    this.#jobs.set(id, {
-      push: (message) => {
-        queue.push(message);
-        wake?.();
-      },
-    });
-    const onAbort = () => Atomics.store(flag, 0, 1);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const next = async (): Promise<FromWorker> => {
-      while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      wake = undefined;
-      return queue.shift()!;
-    };
     try {
-      this.#worker.postMessage({ kind: 'job', id, job, cancel } satisfies ToWorker);
-      for (;;) {
-        const message = await next();
-        if (message.kind === 'event') yield message.event;
-        else if (message.kind === 'end') {
-          ended = true;
-          return;
-        } else if (message.kind === 'error') {
-          ended = true;
-          throw new EngineError(message.message, message.cancelled, message.invalid, message.exhausted);
-        }
-      }
-    } finally {
-      signal?.removeEventListener('abort', onAbort);
-      if (!ended) {
-        // Left early (client gone): stop the worker at its next step and wait until it lets go.
-        Atomics.store(flag, 0, 1);
-        for (;;) {
-          const message = await next();
-          if (message.kind === 'end' || message.kind === 'error') break;
-        }
-      }
-      this.#jobs.delete(id);
+      yield* this.#channel.stream('run', job, { signal });
+    } catch (error) {
+      // A dead or closed thread is an engine failure like any other (INTERNAL at the service).
+      if (error instanceof EngineError) throw error;
+      throw new EngineError(error instanceof Error ? error.message : String(error), false, false);
     }
   }
 
@@ -134,9 +87,8 @@ export class LmEngine {
     return this.#stats;
   }
 
+  /** Stops the thread at once (a graph run in progress is not waited for). */
   async close(): Promise<void> {
-    this.#closing = true;
-    this.#failure ??= new Error('LM engine closed');
-    await this.#worker.terminate();
+    await this.#channel.close(0);
   }
 }

@@ -1,6 +1,7 @@
 // What crosses between the service's main thread and the engine's worker thread: jobs in,
-// events out. Plain data only (structured clone); the cancel flag is shared memory so a cancel
-// lands even while the worker is inside a graph run.
+// events out. Plain data only (structured clone); the channel's cancel flag is shared memory, so a
+// cancel lands even while the worker is inside a graph run.
+import type { Method } from '@acestep/runtime/worker-channel';
 import type { DecodeParams, LmMetadata, UserMetadata } from '../core/index.ts';
 
 export interface SequenceJob {
@@ -107,20 +108,18 @@ export interface EngineInfo {
   constants: Record<string, string>;
 }
 
-export type ToWorker = { kind: 'job'; id: number; job: EngineJob; cancel: SharedArrayBuffer };
+/** The engine thread's channel (`@acestep/runtime/worker-channel`): one method, `run`, whose events
+ * are the job's; batching stats come as notices about once a second. */
+export interface LmProtocol {
+  ready: EngineInfo;
+  methods: { run: Method<EngineJob, void, EngineEvent> };
+  notice: EngineStats;
+}
 
-export type FromWorker =
-  | { kind: 'ready'; info: EngineInfo }
-  | { kind: 'failed'; message: string }
-  | { kind: 'event'; id: number; event: EngineEvent }
-  | { kind: 'stats'; stats: EngineStats }
-  | { kind: 'end'; id: number }
-  | {
-      kind: 'error';
-      id: number;
-      message: string;
-      cancelled: boolean;
-      invalid: boolean;
-      /** The KV budget refused it (RESOURCE_EXHAUSTED). */
-      exhausted?: boolean;
-    };
+/** How a failed job crosses the thread (plus name and message). */
+export interface EngineErrorFlags {
+  cancelled: boolean;
+  invalid: boolean;
+  /** The KV budget refused it (RESOURCE_EXHAUSTED). */
+  exhausted: boolean;
+}
