@@ -1,11 +1,12 @@
 // Stream encoders on worker threads, so no encode ever runs on the caller's event loop. Streams
 // are spread over `size` threads (the least busy first); items of a batch therefore encode in
 // parallel up to the cores given. The native MP3 encoder is a child process of a worker thread.
-// Written here rather than taken from a pool library (piscina, workerpool): those run one task per
-// call, while a stream encoder is a long-lived conversation of many writes with one state.
+// Each thread is a `@acestep/runtime/worker-channel` (encoder-worker.ts has the protocol), not a
+// task pool (piscina, workerpool): those run one task per call, while a stream encoder is a
+// long-lived conversation of many writes with one state.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
-import type { EncoderReply, EncoderRequest } from './encoder-worker.ts';
+import { WorkerChannel } from '@acestep/runtime/worker-channel';
+import type { EncoderProtocol } from './encoder-worker.ts';
 import type { StreamEncoder, StreamEncodeSpec } from './stream-encoder.ts';
 
 export interface EncoderPoolOptions {
@@ -16,7 +17,6 @@ export interface EncoderPoolOptions {
 }
 
 interface StreamState {
-  onData: (bytes: Uint8Array) => void;
   inFlight: number;
   waiters: (() => void)[];
   error: Error | undefined;
@@ -25,7 +25,7 @@ interface StreamState {
 }
 
 interface Thread {
-  worker: Worker;
+  channel: WorkerChannel<EncoderProtocol>;
   streams: number;
 }
 
@@ -52,7 +52,6 @@ export class EncoderPool {
     const thread = this.#threads.reduce((a, b) => (b.streams < a.streams ? b : a));
     const id = this.#nextId++;
     const state: StreamState = {
-      onData,
       inFlight: 0,
       waiters: [],
       error: undefined,
@@ -61,7 +60,12 @@ export class EncoderPool {
     };
     this.#streams.set(id, state);
     thread.streams++;
-    this.#post(thread, { op: 'open', id, spec });
+    const { channel } = thread;
+    // The stream lives as long as its `open` call: the bytes come as its events.
+    channel.call('open', { id, spec }, { onEvent: (bytes) => this.#streams.has(id) && onData(bytes) }).then(
+      () => this.#finish(id),
+      (error: Error) => this.#finish(id, error),
+    );
     const fail = () => state.error ?? new Error('encoder stream closed');
     return {
       write: async (channels) => {
@@ -69,18 +73,27 @@ export class EncoderPool {
           await new Promise<void>((r) => state.waiters.push(r));
         if (state.error || !this.#streams.has(id)) throw fail();
         state.inFlight++;
-        const { message, transfer } = writeMessage(id, channels);
-        this.#post(thread, message, transfer);
+        const { request, transfer } = writeRequest(id, channels);
+        channel.call('write', request, { transfer }).then(
+          () => {
+            state.inFlight--;
+            state.waiters.shift()?.();
+          },
+          (error: Error) => this.#finish(id, error),
+        );
       },
       end: () =>
         new Promise<void>((resolve, reject) => {
           if (state.error || !this.#streams.has(id)) return reject(fail());
           state.ended = { resolve, reject };
-          this.#post(thread, { op: 'end', id });
+          channel.call('end', { id }).then(
+            () => this.#finish(id),
+            (error: Error) => this.#finish(id, error),
+          );
         }),
       abort: () => {
         if (!this.#streams.has(id)) return;
-        this.#post(thread, { op: 'abort', id });
+        channel.call('abort', { id }).catch(() => {}); // late bytes are dropped on purpose
         this.#finish(id, new Error('encoder stream aborted'));
       },
     };
@@ -89,45 +102,23 @@ export class EncoderPool {
   /** Stops the threads; open streams fail. */
   async close(): Promise<void> {
     for (const id of [...this.#streams.keys()]) this.#finish(id, new Error('encoder pool closed'));
-    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
+    await Promise.all(this.#threads.map((t) => t.channel.close(0)));
   }
 
   #spawn(): Thread {
-    // The name is the thread's name in /proc (bench/audio-path.ts counts the encoders' CPU by it).
-    const worker = new Worker(new URL('./encoder-worker.ts', import.meta.url), { name: 'encoder' });
-    const thread: Thread = { worker, streams: 0 };
-    worker.unref(); // an idle pool never keeps the process alive
-    worker.on('message', (reply: EncoderReply) => this.#onReply(reply));
-    worker.on('error', (error) => {
-      for (const [id, s] of this.#streams) if (s.thread === thread) this.#finish(id, error);
-      const at = this.#threads.indexOf(thread);
-      if (at >= 0) this.#threads[at] = this.#spawn(); // later streams get a fresh thread
+    // The name is the thread's name in /proc (bench/audio-path.ts counts the encoders' CPU by it);
+    // unref: an idle pool never keeps the process alive.
+    const channel = new WorkerChannel<EncoderProtocol>(new URL('./encoder-worker.ts', import.meta.url), {
+      name: 'encoder',
+      unref: true,
     });
+    const thread: Thread = { channel, streams: 0 };
+    // Its streams fail with the thread (their calls are rejected); later streams get a fresh one.
+    channel.onFailure = () => {
+      const at = this.#threads.indexOf(thread);
+      if (at >= 0) this.#threads[at] = this.#spawn();
+    };
     return thread;
-  }
-
-  #post(thread: Thread, message: EncoderRequest, transfer: ArrayBuffer[] = []): void {
-    thread.worker.postMessage(message, transfer);
-  }
-
-  #onReply(reply: EncoderReply): void {
-    const state = this.#streams.get(reply.id);
-    if (!state) return; // aborted: late bytes are dropped on purpose
-    switch (reply.op) {
-      case 'data':
-        state.onData(reply.bytes);
-        return;
-      case 'written':
-        state.inFlight--;
-        state.waiters.shift()?.();
-        return;
-      case 'ended':
-        this.#finish(reply.id);
-        return;
-      case 'error':
-        this.#finish(reply.id, new Error(reply.message));
-        return;
-    }
   }
 
   #finish(id: number, error?: Error): void {
@@ -143,7 +134,7 @@ export class EncoderPool {
 }
 
 /** Moves channel buffers to the thread without copying when the views own them; copies otherwise. */
-function writeMessage(id: number, channels: readonly Float32Array[]) {
+function writeRequest(id: number, channels: readonly Float32Array[]) {
   const buffers = new Set(channels.map((c) => c.buffer));
   const covered = channels.reduce((n, c) => n + c.byteLength, 0);
   const owned =
@@ -152,5 +143,5 @@ function writeMessage(id: number, channels: readonly Float32Array[]) {
     !(channels[0]!.buffer instanceof SharedArrayBuffer);
   const list = owned ? [...channels] : channels.map((c) => c.slice());
   const transfer = owned ? [channels[0]!.buffer as ArrayBuffer] : list.map((c) => c.buffer as ArrayBuffer);
-  return { message: { op: 'write' as const, id, channels: list }, transfer };
+  return { request: { id, channels: list }, transfer };
 }
