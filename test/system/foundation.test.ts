@@ -15,7 +15,7 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from '@ace
 import { LmService } from '@acestep/proto/lm';
 import { VaeService } from '@acestep/proto/vae';
 import { chunksToTensors, createStageClient, type Tensor, tensorToChunks } from '@acestep/runtime';
-import { Pushable } from '@acestep/testkit/pushable';
+import { pushable } from '@acestep/testkit/pushable';
 import { create } from '@bufbuild/protobuf';
 import { Code, type ConnectError } from '@connectrpc/connect';
 
@@ -185,7 +185,7 @@ describe('graceful shutdown of a stage', () => {
 
   it('finishes a call in flight at SIGTERM, refuses new ones, then exits 0', async () => {
     const vae = await launchService('vae', { args: ['--shutdown-grace-ms', '20000'] });
-    const requests = new Pushable<TensorChunk>();
+    const requests = pushable<TensorChunk>({ objectMode: true });
     const [first, ...rest] = chunks();
     requests.push(first!);
     const result = echo(vae.address, requests);
@@ -202,7 +202,7 @@ describe('graceful shutdown of a stage', () => {
 
   it('cancels calls still running when the grace period ends, then exits 0', async () => {
     const dit = await launchService('dit', { args: ['--shutdown-grace-ms', '300'] });
-    const requests = new Pushable<TensorChunk>();
+    const requests = pushable<TensorChunk>({ objectMode: true });
     requests.push(chunks()[0]!);
     const result = echo(dit.address, requests);
     await new Promise((r) => setTimeout(r, 300));
@@ -231,7 +231,7 @@ describe('connection age', () => {
     });
     const client = createStageClient(LmService, { target: lm.address });
     try {
-      const requests = new Pushable<TensorChunk>();
+      const requests = pushable<TensorChunk>({ objectMode: true });
       const [first, ...rest] = [
         ...tensorToChunks({
           name: 'x',

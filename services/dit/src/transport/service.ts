@@ -27,6 +27,7 @@ import {
 } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
+import { pushable } from 'it-pushable';
 import type { DitConfig } from '../config.ts';
 import { Batcher } from '../core/batcher.ts';
 import type { StepProgress } from '../core/sampler.ts';
@@ -66,34 +67,6 @@ function generatePart(req: GenerateMessage): SpecOrChunk<GenerateSpec> {
   if (req.part.case === 'tensor') return { case: 'chunk', value: req.part.value };
   if (req.part.case === 'spec') return { case: 'spec', value: req.part.value };
   return { case: undefined };
-}
-
-/** A one-reader queue of step events that ends with the job's outcome. */
-class StepEvents {
-  #items: StepProgress[] = [];
-  #wake: (() => void) | undefined;
-  #closed = false;
-
-  push(progress: StepProgress): void {
-    this.#items.push(progress);
-    this.#wake?.();
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#wake?.();
-  }
-
-  async *drain(): AsyncGenerator<StepProgress> {
-    for (;;) {
-      while (this.#items.length > 0) yield this.#items.shift()!;
-      if (this.#closed) return;
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-      });
-      this.#wake = undefined;
-    }
-  }
 }
 
 type JobResult = Float32Array[];
@@ -207,7 +180,8 @@ export function ditService(
       }
       const release = await queue.acquire(ctx.signal);
       const started = process.hrtime.bigint();
-      const events = new StepEvents();
+      // The job's step events, ended by its outcome.
+      const events = pushable<StepProgress>({ objectMode: true });
       let stepsDone = 0;
       let latents: JobResult;
       let job: JobHandle | undefined;
@@ -227,10 +201,10 @@ export function ditService(
         });
         prepared();
         result.then(
-          () => events.close(),
-          () => events.close(),
+          () => events.end(),
+          () => events.end(),
         );
-        for await (const p of events.drain()) {
+        for await (const p of events) {
           stepsDone = p.step;
           yield create(GenerateResponseSchema, {
             event: { case: 'progress', value: { step: p.step, totalSteps: p.steps, timestep: p.t } },
