@@ -1,7 +1,8 @@
 // Structured JSON logs, one object per line on stdout. The request id of the
-// call being served rides in AsyncLocalStorage, so every line logged while
-// handling a call carries it without passing it around; stage clients forward
-// it to the next service in the x-request-id header.
+// call being served (and the job id of a job's run) rides in AsyncLocalStorage,
+// so every line logged while handling a call carries it without passing it
+// around; stage clients forward both to the next service in the x-request-id
+// and x-job-id headers.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { LogLevel } from './config.ts';
 
@@ -10,6 +11,8 @@ const LEVELS: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error:
 export interface RequestScope {
   requestId: string;
   method?: string;
+  /** The job whose run this is (a job's run, or a stage call made for one). */
+  jobId?: string;
 }
 
 const scope = new AsyncLocalStorage<RequestScope>();
@@ -19,8 +22,20 @@ export function withRequestScope<T>(value: RequestScope, fn: () => T): T {
   return scope.run(value, fn);
 }
 
+/**
+ * Runs fn as the run of job `jobId`: its own scope, whatever scope the caller is in (a queue's
+ * pump may start job B from the tail of job A's run). The request id is the job id.
+ */
+export function withJobScope<T>(jobId: string, fn: () => T): T {
+  return scope.run({ requestId: jobId, jobId }, fn);
+}
+
 export function currentRequestId(): string | undefined {
   return scope.getStore()?.requestId;
+}
+
+export function currentScope(): Readonly<RequestScope> | undefined {
+  return scope.getStore();
 }
 
 export type LogFields = Record<string, unknown>;
@@ -51,6 +66,7 @@ export function createLogger(
     const current = scope.getStore();
     if (current) {
       record.requestId = current.requestId;
+      if (current.jobId) record.jobId = current.jobId;
       if (current.method) record.method = current.method;
     }
     for (const [k, v] of Object.entries(fields ?? {})) record[k] = errorFields(v);

@@ -15,9 +15,10 @@ import { connectHandler } from './connect-adapter.ts';
 import { diagnosticsService } from './diagnostics.ts';
 import { continueIfExpected, createDualProtocolServer, type NodeHandler } from './dual-protocol.ts';
 import { HealthRegistry, healthService, ServingStatus } from './health.ts';
-import { createLogger, type Logger, withRequestScope } from './logger.ts';
+import { createLogger, type Logger, type RequestScope, withRequestScope } from './logger.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
 import { registerReflection } from './reflection.ts';
+import { toConnectError } from './status.ts';
 import { tracingInterceptor } from './tracing.ts';
 
 /** HTTP/2 flow-control window: large enough that 1 MiB tensor chunks stream without stalls. */
@@ -65,11 +66,14 @@ export interface RunningService<C extends ServiceConfig = ServiceConfig> {
   shutdown(reason: string): Promise<void>;
 }
 
-function codeName(error: unknown): string {
-  return Code[ConnectError.from(error).code] ?? 'Unknown';
+function codeName(error: ConnectError): string {
+  return Code[error.code] ?? 'Unknown';
 }
 
-/** Request ids, logs and metrics for every call, streaming ones until their last message. */
+/**
+ * Request ids, the status of every error (status.ts: the one mapping), logs and metrics for every
+ * call, streaming ones until their last message.
+ */
 function observe(
   context: Pick<ServiceContext, 'logger' | 'metrics'>,
   inFlight: { count: number; idle: () => void },
@@ -77,43 +81,44 @@ function observe(
   const interceptor: Interceptor = (next) => async (req) => {
     const method = `${req.service.typeName.split('.').pop()}/${req.method.name}`;
     const requestId = req.header.get('x-request-id') || randomUUID();
+    const jobId = req.header.get('x-job-id') || undefined;
+    const scope = { requestId, method, ...(jobId ? { jobId } : {}) };
     const started = process.hrtime.bigint();
     const { metrics, logger } = context;
     inFlight.count++;
     metrics.rpcInFlight.inc({ method });
     let finished = false;
-    const finish = (error?: unknown) => {
+    const finish = (error?: ConnectError) => {
       if (finished) return;
       finished = true;
-      // A write to a stream the client already closed fails with a plain error ("the stream has been
-      // destroyed"); the call's signal knows the real reason (client cancel, deadline, shutdown).
-      const cause =
-        error !== undefined && !(error instanceof ConnectError) && req.signal.aborted
-          ? req.signal.reason
-          : error;
-      const code = error === undefined ? 'OK' : codeName(cause);
+      const code = error === undefined ? 'OK' : codeName(error);
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.rpcRequests.inc({ method, code });
       metrics.rpcDuration.observe({ method, code }, seconds);
       metrics.rpcInFlight.dec({ method });
-      withRequestScope({ requestId, method }, () => {
+      withRequestScope(scope, () => {
         const fields = { code, ms: Math.round(seconds * 1000) };
         if (error === undefined || code === 'Canceled') logger.debug('rpc done', fields);
-        else logger.warn('rpc failed', { ...fields, error: ConnectError.from(error).rawMessage });
+        else logger.warn('rpc failed', { ...fields, error: error.rawMessage });
       });
       if (--inFlight.count === 0) inFlight.idle();
     };
+    // A write to a stream the client already closed fails with a plain error ("the stream has been
+    // destroyed"); toConnectError takes the real reason from the call's signal (client cancel,
+    // deadline, shutdown).
+    const status = (error: unknown) => toConnectError(error, req.signal);
     try {
-      const res = await withRequestScope({ requestId, method }, () => next(req));
+      const res = await withRequestScope(scope, () => next(req));
       res.header.set('x-request-id', requestId);
       if (!res.stream) {
         finish();
         return res;
       }
-      return { ...res, message: scoped(res.message, { requestId, method }, finish) };
+      return { ...res, message: scoped(res.message, scope, finish, status) };
     } catch (error) {
-      finish(error);
-      throw error;
+      const e = status(error);
+      finish(e);
+      throw e;
     }
   };
   return interceptor;
@@ -122,8 +127,9 @@ function observe(
 /** Iterates a response stream inside the request scope, reporting how it ended. */
 async function* scoped<T>(
   messages: AsyncIterable<T>,
-  scope: { requestId: string; method: string },
-  finish: (error?: unknown) => void,
+  scope: RequestScope,
+  finish: (error?: ConnectError) => void,
+  status: (error: unknown) => ConnectError,
 ): AsyncGenerator<T> {
   const iterator = messages[Symbol.asyncIterator]();
   try {
@@ -134,8 +140,9 @@ async function* scoped<T>(
     }
     finish();
   } catch (error) {
-    finish(error);
-    throw error;
+    const e = status(error);
+    finish(e);
+    throw e;
   } finally {
     finish(new ConnectError('client went away', Code.Canceled));
     await iterator.return?.();

@@ -1,9 +1,12 @@
 // Typed clients for gateway -> stage calls, on @grpc/grpc-js. grpc-js brings
 // what Connect's Node transport lacks for replica fan-out: client-side load
 // balancing (round_robin over every address a DNS name resolves to, e.g. a
-// Kubernetes headless Service), keepalive, connection-level flow-control
-// windows and transparent retries on UNAVAILABLE. The surface is Connect's
-// `Client<S>`, so callers see the same types and errors either way.
+// Kubernetes headless Service), keepalive and connection-level flow-control
+// windows. The surface is Connect's `Client<S>`, so callers see the same types
+// and errors either way. Services call stages through stage-call.ts, which owns
+// attempts, deadlines and error translation; this file has no retry policy of
+// its own (grpc-js only re-sends a call that never reached a server, a
+// "transparent retry", which no stage can see or count).
 import { once } from 'node:events';
 import {
   create,
@@ -15,7 +18,7 @@ import {
 } from '@bufbuild/protobuf';
 import { type CallOptions, type Client, Code, ConnectError } from '@connectrpc/connect';
 import * as grpc from '@grpc/grpc-js';
-import { currentRequestId } from './logger.ts';
+import { currentScope } from './logger.ts';
 import { traceHeaders } from './tracing.ts';
 
 export interface StageClientOptions {
@@ -24,33 +27,13 @@ export interface StageClientOptions {
    * replica), "127.0.0.1:50053", or "ipv4:127.0.0.1:50061,127.0.0.1:50062".
    */
   target: string;
-  /** Methods safe to retry on UNAVAILABLE (pure functions of their input). Default: all. */
-  retryableMethods?: string[];
-  /** Attempts per call including the first, 1..5 (grpc-js caps at 5). Default 3. */
-  maxAttempts?: number;
 }
 
 const FLOW_CONTROL_WINDOW = 16 << 20;
 const MAX_MESSAGE_BYTES = 8 << 20;
 
-function serviceConfig(service: DescService, options: StageClientOptions): string {
-  const methods = options.retryableMethods ?? service.methods.map((m) => m.name);
-  return JSON.stringify({
-    loadBalancingConfig: [{ round_robin: {} }],
-    methodConfig: [
-      {
-        name: methods.map((method) => ({ service: service.typeName, method })),
-        retryPolicy: {
-          maxAttempts: options.maxAttempts ?? 3,
-          initialBackoff: '0.05s',
-          maxBackoff: '1s',
-          backoffMultiplier: 2,
-          retryableStatusCodes: ['UNAVAILABLE'],
-        },
-      },
-    ],
-  });
-}
+/** Round robin over every replica; no methodConfig retryPolicy (attempts are stage-call.ts's). */
+const SERVICE_CONFIG = JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] });
 
 /**
  * grpc-message is percent-encoded on the wire; Connect servers encode with
@@ -85,8 +68,9 @@ interface Call {
 
 function prepare(options: CallOptions | undefined): Call {
   const metadata = new grpc.Metadata();
-  const requestId = currentRequestId();
-  if (requestId) metadata.set('x-request-id', requestId);
+  const scope = currentScope();
+  if (scope?.requestId) metadata.set('x-request-id', scope.requestId);
+  if (scope?.jobId) metadata.set('x-job-id', scope.jobId);
   for (const [key, value] of Object.entries(traceHeaders())) metadata.set(key, value);
   if (options?.headers) {
     for (const [key, value] of new Headers(options.headers)) metadata.set(key, value);
@@ -149,8 +133,8 @@ export function createStageClient<S extends DescService>(
   options: StageClientOptions,
 ): Client<S> & { close(): void } {
   const channel = new grpc.Client(options.target, grpc.credentials.createInsecure(), {
-    'grpc.service_config': serviceConfig(service, options),
-    'grpc.enable_retries': 1,
+    'grpc.service_config': SERVICE_CONFIG,
+    'grpc.enable_retries': 1, // transparent retries only: no retry policy above
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.keepalive_permit_without_calls': 1,
