@@ -27,6 +27,7 @@ import {
   DEFAULT_MODEL_DIR,
   defaultServiceConfig,
   parseFlags,
+  Stage,
   startInProcess,
 } from '@acestep/runtime';
 import { vaeSpec } from '@acestep/vae/internal';
@@ -70,12 +71,12 @@ async function inProcessStages() {
     startInProcess(ditSpec(), { ...defaultDitConfig(), modelDir: DEFAULT_MODEL_DIR }),
     startInProcess(vaeSpec(), config(0)),
   ]);
-  const close = () => {};
+  const common = { attempts: 1, timeoutMs: 600_000 };
   return {
     stages: {
-      lm: { ...createClient(LmService, lm.transport), close },
-      dit: { ...createClient(DitService, dit.transport), close },
-      vae: { ...createClient(VaeService, vae.transport), close },
+      lm: new Stage(createClient(LmService, lm.transport), { name: 'lm', label: 'LM', ...common }),
+      dit: new Stage(createClient(DitService, dit.transport), { name: 'dit', label: 'DiT', ...common }),
+      vae: new Stage(createClient(VaeService, vae.transport), { name: 'vae', label: 'VAE', ...common }),
     },
     stop: () => Promise.all([lm.stop(), dit.stop(), vae.stop()]),
   };
@@ -93,8 +94,6 @@ const context = {
   }),
   audioLimits: {},
   logger: createLogger('bench', 'error'),
-  stageAttempts: 1,
-  stageTimeoutMs: 600_000,
   encoders: new EncoderPool(),
 };
 const stack = await launchStack();

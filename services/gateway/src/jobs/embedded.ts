@@ -12,6 +12,7 @@ import {
   JobSchema,
   JobState,
 } from '@acestep/proto/gateway';
+import { withJobScope } from '@acestep/runtime';
 import { clone, create } from '@bufbuild/protobuf';
 import { DiskResultStore } from './disk-store.ts';
 import { errorMessage, JobError } from './errors.ts';
@@ -106,6 +107,7 @@ export class EmbeddedJobService implements JobService {
     const tenant = meta.tenant ?? '';
     this.#assertOpen();
     checkIdempotencyKey(idempotencyKey);
+    await this.#options.check?.(config);
     const key = scopedIdempotencyKey(idempotencyKey, tenant);
     const known = this.#idByKey.get(key);
     if (known) return this.get(known);
@@ -306,7 +308,12 @@ export class EmbeddedJobService implements JobService {
     this.#notifyWaiting();
   }
 
+  /** Starts a run in the job's own scope: the pump may run in another job's or a submitter's. */
   #start(id: string): void {
+    withJobScope(id, () => this.#startRun(id));
+  }
+
+  #startRun(id: string): void {
     const row = this.#rows.get(id);
     if (!row || row.job.state !== JobState.QUEUED) return;
     const controller = new AbortController();

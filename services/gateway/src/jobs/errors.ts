@@ -1,30 +1,24 @@
-// Typed errors of the job layer. Each carries a gRPC status name and its
-// number (the same numbers as Connect's `Code`), so the gRPC layer maps them
-// with `new ConnectError(e.message, e.grpcCode)` and this layer knows nothing
-// of gRPC.
+// Typed errors of the job layer: StatusErrors (@acestep/runtime) limited to the statuses this layer
+// answers with. The server's one mapping turns them into gRPC statuses; this layer knows nothing of
+// gRPC.
+import { StatusError } from '@acestep/runtime';
 
-const GRPC_CODES = {
-  INVALID_ARGUMENT: 3,
-  DEADLINE_EXCEEDED: 4,
-  NOT_FOUND: 5,
-  RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9,
-  ABORTED: 10,
-  INTERNAL: 13,
-  UNAVAILABLE: 14,
-} as const;
+export type JobErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'DEADLINE_EXCEEDED'
+  | 'NOT_FOUND'
+  | 'RESOURCE_EXHAUSTED'
+  | 'FAILED_PRECONDITION'
+  | 'ABORTED'
+  | 'INTERNAL'
+  | 'UNAVAILABLE';
 
-export type JobErrorCode = keyof typeof GRPC_CODES;
-
-export class JobError extends Error {
-  readonly code: JobErrorCode;
-  readonly grpcCode: number;
+export class JobError extends StatusError {
+  declare readonly code: JobErrorCode;
 
   constructor(code: JobErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(code, message, options);
     this.name = 'JobError';
-    this.code = code;
-    this.grpcCode = GRPC_CODES[code];
   }
 }
 

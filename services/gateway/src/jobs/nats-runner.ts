@@ -6,7 +6,7 @@
 // sees the dead runner's claim, takes it over (CAS again) and runs the job
 // again. Redelivery of an ended job is acknowledged without running it.
 import { GenerationConfigSchema, JobState } from '@acestep/proto/gateway';
-import type { Logger } from '@acestep/runtime';
+import { type Logger, withJobScope } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
 import type { Consumer, JsMsg } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
@@ -196,6 +196,11 @@ export class NatsRunner {
       msg.term();
       return;
     }
+    // Everything about this job, its run included, is logged and forwarded as its own scope.
+    await withJobScope(sent.job.id, () => this.#handleJob(msg, sent));
+  }
+
+  async #handleJob(msg: JsMsg, sent: JobRecord): Promise<void> {
     const id = sent.job.id;
     const maxAttempts = this.#options.nats?.maxAttempts ?? DEFAULTS.maxAttempts;
     for (;;) {

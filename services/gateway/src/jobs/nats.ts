@@ -102,8 +102,9 @@ export class NatsJobService implements JobService {
     }
   }
 
-  submit(config: GenerationConfig, rawKey = '', meta: SubmitMeta = {}): Promise<Job> {
+  async submit(config: GenerationConfig, rawKey = '', meta: SubmitMeta = {}): Promise<Job> {
     const tenant = meta.tenant ?? '';
+    await this.#options.check?.(config);
     return this.#guard(async () => {
       this.#assertOpen();
       checkIdempotencyKey(rawKey);

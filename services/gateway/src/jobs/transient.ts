@@ -3,7 +3,7 @@
 // job times out; before this, the first timeout ended the job as FAILED
 // ("timeout") for good. Writes are now retried until NATS answers again or the
 // run's own signal (cancel, deadline, shutdown) ends them.
-import type { Logger } from '@acestep/runtime';
+import { type Logger, retry } from '@acestep/runtime';
 
 const TRANSIENT_NAMES = new Set([
   'TimeoutError',
@@ -30,38 +30,23 @@ const MAX_DELAY_MS = 2_000;
 
 /**
  * Runs `fn` until it succeeds or fails for a non-transient reason; between transient failures it
- * waits 100 ms doubling to 2 s. Stops with the signal's reason when `signal` aborts.
+ * waits 100 ms doubling to 2 s (the runtime's one retry loop). Stops with the signal's reason when
+ * `signal` aborts.
  */
-export async function retryTransient<T>(
+export function retryTransient<T>(
   what: string,
   fn: () => Promise<T>,
   signal: AbortSignal,
   logger?: Logger,
 ): Promise<T> {
-  let delay = FIRST_DELAY_MS;
-  for (let attempt = 1; ; attempt++) {
-    signal.throwIfAborted();
-    try {
-      return await fn();
-    } catch (error) {
-      if (!isTransientNatsError(error)) throw error;
+  return retry(fn, {
+    attempts: Number.POSITIVE_INFINITY,
+    retryable: isTransientNatsError,
+    firstDelayMs: FIRST_DELAY_MS,
+    maxDelayMs: MAX_DELAY_MS,
+    signal,
+    onRetry: (attempt) => {
       if (attempt === 1) logger?.warn('NATS unreachable; retrying until it answers', { what });
-      await sleep(delay, signal);
-      delay = Math.min(MAX_DELAY_MS, delay * 2);
-    }
-  }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
+    },
   });
 }

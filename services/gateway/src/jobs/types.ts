@@ -126,6 +126,11 @@ export interface JobMetrics {
 
 export interface JobServiceOptions {
   executor: JobExecutor;
+  /**
+   * Checks a config before submit accepts it (throws the error the caller gets, e.g. INVALID_ARGUMENT
+   * naming the field); unset = every config is accepted and checked only when the job runs.
+   */
+  check?: (config: GenerationConfig) => Promise<void>;
   /** Jobs this process runs at once (NATS: 0 = API only, runs nothing). */
   concurrency: number;
   /** Jobs accepted and not yet ended (queued + running) before submit answers RESOURCE_EXHAUSTED. */

@@ -5,11 +5,11 @@
 // encoder and fails every store write, so no partial object remains.
 import type { EncoderPool, OutputFormat, StreamEncoder } from '@acestep/audio';
 import { formatInfo } from '@acestep/audio';
+import type { VaeService } from '@acestep/proto/vae';
 import { float32View, type Tensor } from '@acestep/runtime';
-import type { CallOptions } from '@connectrpc/connect';
+import type { CallOptions, Client } from '@connectrpc/connect';
 import type { ObjectInfo, ResultStore } from '../jobs/index.ts';
 import { vaeDecodeSegments } from './stage-calls.ts';
-import type { Stages } from './stages.ts';
 
 const HOP = 1920;
 const LATENT_DIM = 64;
@@ -27,7 +27,6 @@ export interface AudioBytes {
 }
 
 export interface AudioOutContext {
-  stages: Stages;
   store: ResultStore;
   encoders: EncoderPool;
 }
@@ -47,9 +46,10 @@ export interface AudioOutResult {
   doneAt: number;
 }
 
-/** One attempt: decode every item's latents and store each as a file of `format`. */
+/** One attempt (a Stage.call of the VAE): decode every item's latents and store each as a file of `format`. */
 export async function decodeToFiles(
   context: AudioOutContext,
+  vae: Client<typeof VaeService>,
   latents: readonly Float32Array[],
   format: OutputFormat,
   call: CallOptions,
@@ -66,7 +66,7 @@ export async function decodeToFiles(
   );
   try {
     await Promise.all(writers.map((w) => w.open()));
-    for await (const segment of vaeDecodeSegments(context.stages.vae, latents, call)) {
+    for await (const segment of vaeDecodeSegments(vae, latents, call)) {
       const writer = writers[segment.itemIndex ?? 0];
       if (!writer) throw new Error(`VAE sent audio for item ${segment.itemIndex} of ${writers.length}`);
       await writer.write(segment);

@@ -1,29 +1,26 @@
-// generate_music across the stages: validate → (VAE encode source/reference
-// audio) → LM chunks in parallel → DiT → VAE decode → encode files → result.
-// Every step reports progress; every stage call carries the caller's signal,
-// so a cancel reaches the stage doing the work.
-import { formatSeedValue, resolveSeeds } from '@acestep/acestep';
-import { type AudioLimits, decodeAudioOffThread, type EncoderPool, formatFromSpec } from '@acestep/audio';
+// generate_music across the stages, one small function per stage with a typed hand-off:
+//   plan (validate + seeds + stage plan) → encode sources (VAE) → LM chunks → DiT
+//   → decode + encode files + store (audio-out.ts, overlapped) → the result (result.ts).
+// Every step reports progress; every stage call goes through its Stage (attempts, deadline,
+// request/job ids, errors) with the caller's signal, so a cancel reaches the stage doing the work.
+
+import { resolveSeeds } from '@acestep/acestep';
+import {
+  type AudioLimits,
+  decodeAudioOffThread,
+  type EncoderPool,
+  formatFromSpec,
+  isAudioInputError,
+} from '@acestep/audio';
 import { TaskType as DitTaskType } from '@acestep/proto/dit';
 import type { GenerationConfig, GenerationResult, Progress } from '@acestep/proto/gateway';
-import {
-  AudioFileSchema,
-  GenerationResultSchema,
-  LmMetadataSchema,
-  ProgressSchema,
-  Stage,
-} from '@acestep/proto/gateway';
-import type { LmMetadata as StageLmMetadata } from '@acestep/proto/lm';
-import type { Logger } from '@acestep/runtime';
+import { ProgressSchema, Stage as ProgressStage } from '@acestep/proto/gateway';
+import { type Logger, StatusError } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError } from '@connectrpc/connect';
 import type { ResultStore } from '../jobs/index.ts';
-import { objectUrl } from '../object-url.ts';
-import { type AudioBytes, decodeToFiles } from './audio-out.ts';
+import { type AudioBytes, type AudioOutResult, decodeToFiles } from './audio-out.ts';
 import {
   type AudioRef,
-  buildGenerationInfo,
-  buildStatusMessage,
   ConfigValidationError,
   type Deployment,
   ditConditioning,
@@ -32,9 +29,15 @@ import {
   planGeneration,
   type ResolvedConfig,
   resolveConfig,
-  type StageTimesMs,
 } from './index.ts';
-import { ditGenerate, type LmCallResult, lmGenerate, vaeEncode, withRetry } from './stage-calls.ts';
+import { buildResult, publicMetadata } from './result.ts';
+import {
+  ditGenerate,
+  type LmCallResult,
+  type LmSequenceResult,
+  lmGenerate,
+  vaeEncode,
+} from './stage-calls.ts';
 import type { Stages } from './stages.ts';
 
 const HOP = 1920;
@@ -46,10 +49,6 @@ export interface GenerateContext {
   deployment: () => Promise<Deployment>;
   audioLimits: Partial<AudioLimits>;
   logger: Logger;
-  /** Attempts per stage call (UNAVAILABLE is retried on another replica). */
-  stageAttempts: number;
-  /** Deadline of each stage call, in milliseconds (propagated to the stage as the gRPC deadline). */
-  stageTimeoutMs: number;
   /** Where output files are encoded, off the event loop (one stream per item). */
   encoders: EncoderPool;
 }
@@ -63,10 +62,63 @@ const DIT_TASKS: Record<ResolvedConfig['taskType'], DitTaskType> = {
   complete: DitTaskType.COMPLETE,
 };
 
-/** Maps the core's validation error to the gRPC status, listing every problem. */
-export function validationStatus(error: ConfigValidationError): ConnectError {
-  const code = error.code === 'FAILED_PRECONDITION' ? Code.FailedPrecondition : Code.InvalidArgument;
-  return new ConnectError(error.problems.map((p) => p.message).join('; '), code);
+/** Reports one progress event. */
+export type ReportProgress = (
+  stage: ProgressStage,
+  step?: number,
+  total?: number,
+  message?: string,
+  lmMetadata?: ReturnType<typeof publicMetadata>,
+) => void;
+
+/** Hand-off of `plan`: the request with every default applied, the seeds, and what each stage does. */
+export interface Planned {
+  config: ResolvedConfig;
+  seeds: bigint[];
+  plan: GenerationPlan;
+}
+
+/** Hand-off of `encodeSources`: the source and reference audio as latents [T, 64]. */
+export interface SourceLatents {
+  src?: Float32Array;
+  reference?: Float32Array;
+  ms: number;
+}
+
+/** Hand-off of `runLm`: each chunk's answer, and the LM's sequence of each batch item. */
+export interface LmOutcome {
+  chunks: LmCallResult[];
+  perItem: (index: number) => LmSequenceResult | undefined;
+  /** The slowest chunk (chunks run concurrently); undefined when the LM did not run. */
+  totalMs: number | undefined;
+}
+
+/** Hand-off of `runDit`: latents [T, 64] per item, and the seeds the DiT's noise came from. */
+export interface DitOutcome {
+  latents: Float32Array[];
+  /** What the DiT reports it used, one per item: the seeds reported back. */
+  seeds: bigint[];
+  ms: number;
+}
+
+/** Hand-off of `decodeAndStore`: the stored files and when the decode and encoding ended. */
+export interface StoredOutcome extends AudioOutResult {
+  startedAt: number;
+}
+
+/** The config checked against the deployment, as the request gives it: the one validation. */
+export async function checkConfig(context: Pick<GenerateContext, 'deployment'>, request: GenerationConfig) {
+  try {
+    return resolveConfig(request, await context.deployment());
+  } catch (error) {
+    if (error instanceof ConfigValidationError) throw validationError(error);
+    throw error;
+  }
+}
+
+/** The core's validation error as a status error listing every problem. */
+function validationError(error: ConfigValidationError): StatusError {
+  return new StatusError(error.code, error.problems.map((p) => p.message).join('; '), { cause: error });
 }
 
 export async function runGeneration(
@@ -77,229 +129,193 @@ export async function runGeneration(
   onAudio?: (bytes: AudioBytes) => void,
 ): Promise<GenerationResult> {
   const started = Date.now();
-  const progress = (
-    stage: Stage,
-    step = 0,
-    total = 0,
-    message = '',
-    extra: { lmMetadata?: ReturnType<typeof publicMetadata> } = {},
-  ) =>
-    report(
-      create(ProgressSchema, {
-        stage,
-        step,
-        total,
-        message,
-        ...(extra.lmMetadata ? { lmMetadata: extra.lmMetadata } : {}),
-      }),
-    );
-  let config: ResolvedConfig;
-  try {
-    config = resolveConfig(request, await context.deployment());
-  } catch (error) {
-    if (error instanceof ConfigValidationError) throw validationStatus(error);
-    throw error;
-  }
-  const seeds = resolveSeeds(config.batchSize, config.useRandomSeed, config.seed);
-  const plan = planGeneration(config, seeds);
-  const retry = <T>(stage: string, fn: () => Promise<T>) =>
-    withRetry(fn, {
-      attempts: context.stageAttempts,
-      signal,
-      onRetry: (attempt, e) =>
-        context.logger.warn('stage call failed; retrying on another replica', {
-          stage,
-          attempt,
-          error: e.message,
-        }),
-    });
-  const timings: StageTimesMs = {};
-  const call = { signal, timeoutMs: context.stageTimeoutMs };
-
-  // Source and reference audio → latents.
-  progress(Stage.QUEUED, 0, 0, 'preparing inputs');
-  const t0 = Date.now();
-  const srcLatents = plan.vae.encodeSrcAudio
-    ? await retry('vae', async () => (await encodeInputs(context, [config.srcAudio!], call))[0])
-    : undefined;
-  const referenceLatents = plan.vae.encodeReferenceAudio
-    ? await retry('vae', async () => (await encodeInputs(context, [config.referenceAudio!], call))[0])
-    : undefined;
-  const encodeMs = Date.now() - t0;
-
-  // LM chunks, concurrently (each chunk may land on another LM replica).
-  const lmResults = await runLm(context, config, plan, progress, signal, retry);
-  const lmPerItem = (i: number) => {
-    const chunkIndex = plan.dit.items[i]?.lmChunk;
-    if (chunkIndex === null || chunkIndex === undefined) return undefined;
-    const position = plan.lm.chunks[chunkIndex]!.indexOf(i);
-    return lmResults[chunkIndex]?.sequences[position];
-  };
-  if (lmResults.length > 0) timings.lmTotal = lmResults.reduce((ms, r) => Math.max(ms, r.totalMs), 0);
-  const firstMetadata = publicMetadata(lmPerItem(0)?.metadata);
-  if (firstMetadata) progress(Stage.LM_METADATA, 0, 0, 'metadata ready', { lmMetadata: firstMetadata });
-
-  // DiT.
-  const items = plan.dit.items.map((item) => {
-    const lm = lmPerItem(item.index);
-    const conditioning = ditConditioning(config, plan, (lm?.metadata as LmMetadataView | undefined) ?? null);
-    const codes =
-      item.codes.source === 'user' ? item.codes.codes : item.codes.source === 'lm' ? (lm?.codes ?? []) : [];
-    return { conditioning, codes, seed: item.seed };
-  });
-  const durationSeconds = targetSeconds(plan, items, srcLatents);
-  const t1 = Date.now();
-  const dit = await retry('dit', () =>
-    ditGenerate(
-      context.stages.dit,
-      {
-        taskType: DIT_TASKS[plan.dit.task],
-        instruction: plan.dit.instruction,
-        durationSeconds,
-        inferenceSteps: plan.dit.inferenceSteps,
-        guidanceScale: plan.dit.guidanceScale,
-        useAdg: plan.dit.useAdg,
-        cfgIntervalStart: plan.dit.cfgIntervalStart,
-        cfgIntervalEnd: plan.dit.cfgIntervalEnd,
-        audioCoverStrength: plan.dit.audioCoverStrength,
-        repaintingStart: plan.dit.repaintingStart,
-        repaintingEnd: plan.dit.repaintingEnd,
-        repaintInjectionRatio: plan.dit.repaintInjectionRatio,
-        repaintCrossfadeFrames: plan.dit.repaintCrossfadeFrames,
-        items: items.map(({ conditioning: c, codes, seed }) => ({
-          caption: c.caption,
-          lyrics: c.lyrics,
-          vocalLanguage: c.vocalLanguage,
-          metas: {
-            ...(c.metas.bpm !== null ? { bpm: c.metas.bpm } : {}),
-            keyScale: c.metas.keyScale,
-            timeSignature: c.metas.timeSignature,
-            ...(c.metas.durationSeconds !== null ? { duration: c.metas.durationSeconds } : {}),
-          },
-          audioCodes: codes,
-          seed,
-        })),
-      },
-      {
-        srcLatents: srcLatents ? items.map(() => srcLatents) : undefined,
-        referenceLatents: referenceLatents ? items.map(() => referenceLatents) : undefined,
-      },
-      (step, total) => progress(Stage.DIT, step, total),
-      call,
-    ),
-  );
-  timings.ditModel = Date.now() - t1;
-  // The seeds the DiT reports are the ones its noise came from: those are reported back.
-  const usedSeeds = dit.seeds;
-  if (usedSeeds.length !== items.length) {
-    throw new Error(`the DiT reported ${usedSeeds.length} seeds for ${items.length} items`);
-  }
-
-  // VAE decode and file encoding, overlapped: each tile is encoded and stored as it arrives.
-  progress(Stage.VAE, 0, items.length);
-  const t2 = performance.now();
-  const format = formatFromSpec(config.audioFormat);
-  const out = await retry('vae', () => decodeToFiles(context, dit.latents, format, call, onAudio));
-  timings.vaeDecode = Math.round(out.lastTileAt - t2);
-  timings.ditTotal = timings.ditModel + timings.vaeDecode;
-  // Only the encoding that did not overlap the decode is left to count.
-  timings.audioConversion = Math.round(out.doneAt - out.lastTileAt);
-  progress(Stage.ENCODING, out.items.length, out.items.length);
-  const silentItems = out.items.flatMap((item, index) => (item.silent ? [{ index, rms: item.rms }] : []));
-  const files = out.items.map((item, i) =>
-    create(AudioFileSchema, {
-      objectId: item.info.objectId,
-      format: config.audioFormat,
-      sizeBytes: BigInt(item.info.sizeBytes),
-      durationSeconds: item.samples / 48_000,
-      seed: usedSeeds[i]!,
-      sha256: item.info.sha256,
-    }),
-  );
-
-  const seedValue = formatSeedValue(usedSeeds);
-  const lmMetadata = firstMetadata ? (firstMetadata as LmMetadataView) : null;
-  const audioPaths = files.map((f) => objectUrl(f.objectId));
-  return create(GenerationResultSchema, {
-    audioPaths,
-    ...(audioPaths[0] ? { firstAudio: audioPaths[0] } : {}),
-    ...(audioPaths[1] ? { secondAudio: audioPaths[1] } : {}),
-    generationInfo: buildGenerationInfo({
-      lmMetadata,
-      timings,
-      seedValue,
-      inferenceSteps: config.inferenceSteps,
-      audioCount: files.length,
-    }),
-    statusMessage: buildStatusMessage({
-      lmChunks: lmResults.map((r) => ({ phase1: r.phase1Ms, phase2: r.phase2Ms, total: r.totalMs })),
-      silentItems,
-      notes: config.notes,
-    }),
-    seedValue,
-    ...(firstMetadata ? { lmMetadata: firstMetadata } : {}),
-    success: true,
-    audio: files,
-    timingsMs: {
-      inputs: encodeMs,
-      lm: timings.lmTotal ?? 0,
-      dit: timings.ditModel,
-      vae: timings.vaeDecode,
-      encoding: timings.audioConversion,
-      total: Date.now() - started,
-    },
-  });
+  const progress: ReportProgress = (stage, step = 0, total = 0, message = '', lmMetadata = undefined) =>
+    report(create(ProgressSchema, { stage, step, total, message, ...(lmMetadata ? { lmMetadata } : {}) }));
+  const planned = await plan(context, request);
+  progress(ProgressStage.QUEUED, 0, 0, 'preparing inputs');
+  const sources = await encodeSources(context, planned, signal);
+  const lm = await runLm(context, planned, progress, signal);
+  const firstMetadata = publicMetadata(lm.perItem(0)?.metadata);
+  if (firstMetadata) progress(ProgressStage.LM_METADATA, 0, 0, 'metadata ready', firstMetadata);
+  const dit = await runDit(context, planned, sources, lm, progress, signal);
+  const stored = await decodeAndStore(context, planned, dit, progress, signal, onAudio);
+  progress(ProgressStage.ENCODING, stored.items.length, stored.items.length);
+  return buildResult({ ...planned, sources, lm, dit, stored, firstMetadata, started });
 }
 
+/** Validate and default the request, draw the seeds, plan the stages. */
+async function plan(context: GenerateContext, request: GenerationConfig): Promise<Planned> {
+  const config = await checkConfig(context, request);
+  const seeds = resolveSeeds(config.batchSize, config.useRandomSeed, config.seed);
+  return { config, seeds, plan: planGeneration(config, seeds) };
+}
+
+/** Source and reference audio → latents, when the task uses them. */
+async function encodeSources(
+  context: GenerateContext,
+  planned: Planned,
+  signal: AbortSignal,
+): Promise<SourceLatents> {
+  const { config, plan } = planned;
+  const t0 = Date.now();
+  const encode = async (ref: AudioRef) => {
+    const audio = await readAudio(context, ref);
+    return context.stages.vae.call(async (vae, call) => (await vaeEncode(vae, [audio], call))[0], { signal });
+  };
+  const src = plan.vae.encodeSrcAudio ? await encode(config.srcAudio!) : undefined;
+  const reference = plan.vae.encodeReferenceAudio ? await encode(config.referenceAudio!) : undefined;
+  return { ...(src ? { src } : {}), ...(reference ? { reference } : {}), ms: Date.now() - t0 };
+}
+
+/** The LM's chunks, concurrently (each chunk may land on another LM replica). */
 async function runLm(
   context: GenerateContext,
-  config: ResolvedConfig,
-  plan: GenerationPlan,
-  progress: (stage: Stage, step?: number, total?: number, message?: string) => void,
+  planned: Planned,
+  progress: ReportProgress,
   signal: AbortSignal,
-  retry: <T>(stage: string, fn: () => Promise<T>) => Promise<T>,
-): Promise<LmCallResult[]> {
+): Promise<LmOutcome> {
+  const { config, plan } = planned;
   const { lm } = plan;
-  if (lm.phases === 'none') return [];
+  if (lm.phases === 'none') return { chunks: [], perItem: () => undefined, totalMs: undefined };
   const writesCodes = lm.phases === 'codes' || lm.phases === 'metadata+codes';
-  return Promise.all(
+  const chunks = await Promise.all(
     lm.chunks.map((chunk) =>
-      retry('lm', () =>
-        lmGenerate(
-          context.stages.lm,
-          {
-            sequences: chunk.map((i) => ({
-              caption: config.caption,
-              lyrics: config.lyrics,
-              userMetadata: {
-                ...(lm.forced.bpm !== undefined ? { bpm: lm.forced.bpm } : {}),
-                ...(lm.forced.duration !== undefined ? { duration: lm.forced.duration } : {}),
-                keyscale: lm.forced.keyscale ?? '',
-                timesignature: lm.forced.timesignature ?? '',
-                language: lm.forced.language ?? '',
+      context.stages.lm.call(
+        (client, call) =>
+          lmGenerate(
+            client,
+            {
+              sequences: chunk.map((i) => ({
+                caption: config.caption,
+                lyrics: config.lyrics,
+                userMetadata: {
+                  ...(lm.forced.bpm !== undefined ? { bpm: lm.forced.bpm } : {}),
+                  ...(lm.forced.duration !== undefined ? { duration: lm.forced.duration } : {}),
+                  keyscale: lm.forced.keyscale ?? '',
+                  timesignature: lm.forced.timesignature ?? '',
+                  language: lm.forced.language ?? '',
+                },
+                seed: plan.dit.items[i]!.seed,
+              })),
+              sampling: {
+                temperature: lm.sampling.temperature,
+                cfgScale: lm.sampling.cfgScale,
+                topK: lm.sampling.topK,
+                topP: lm.sampling.topP,
+                repetitionPenalty: 1,
+                negativePrompt: lm.sampling.negativePrompt,
               },
-              seed: plan.dit.items[i]!.seed,
-            })),
-            sampling: {
-              temperature: lm.sampling.temperature,
-              cfgScale: lm.sampling.cfgScale,
-              topK: lm.sampling.topK,
-              topP: lm.sampling.topP,
-              repetitionPenalty: 1,
-              negativePrompt: lm.sampling.negativePrompt,
+              generateAudioCodes: writesCodes,
+              useCotMetas: lm.phases === 'metadata' || lm.phases === 'metadata+codes',
+              useCotCaption: lm.writesCaption,
+              useCotLanguage: lm.writesLanguage,
             },
-            generateAudioCodes: writesCodes,
-            useCotMetas: lm.phases === 'metadata' || lm.phases === 'metadata+codes',
-            useCotCaption: lm.writesCaption,
-            useCotLanguage: lm.writesLanguage,
-          },
-          (phase, tokens, total) =>
-            progress(phase === 'audio_codes' ? Stage.LM_AUDIO_CODES : Stage.LM_METADATA, tokens, total),
-          { signal, timeoutMs: context.stageTimeoutMs },
-        ),
+            (phase, tokens, total) =>
+              progress(
+                phase === 'audio_codes' ? ProgressStage.LM_AUDIO_CODES : ProgressStage.LM_METADATA,
+                tokens,
+                total,
+              ),
+            call,
+          ),
+        { signal },
       ),
     ),
   );
+  const perItem = (i: number) => {
+    const chunkIndex = plan.dit.items[i]?.lmChunk;
+    if (chunkIndex === null || chunkIndex === undefined) return undefined;
+    const position = plan.lm.chunks[chunkIndex]!.indexOf(i);
+    return chunks[chunkIndex]?.sequences[position];
+  };
+  const totalMs = chunks.length > 0 ? chunks.reduce((ms, r) => Math.max(ms, r.totalMs), 0) : undefined;
+  return { chunks, perItem, totalMs };
+}
+
+/** The DiT's denoising of the whole batch, conditioned on the LM's metadata and codes. */
+async function runDit(
+  context: GenerateContext,
+  planned: Planned,
+  sources: SourceLatents,
+  lm: LmOutcome,
+  progress: ReportProgress,
+  signal: AbortSignal,
+): Promise<DitOutcome> {
+  const { config, plan } = planned;
+  const items = plan.dit.items.map((item) => {
+    const sequence = lm.perItem(item.index);
+    const metadata = (sequence?.metadata as LmMetadataView | undefined) ?? null;
+    const conditioning = ditConditioning(config, plan, metadata);
+    const codes =
+      item.codes.source === 'user'
+        ? item.codes.codes
+        : item.codes.source === 'lm'
+          ? (sequence?.codes ?? [])
+          : [];
+    return { conditioning, codes, seed: item.seed };
+  });
+  const spec = {
+    taskType: DIT_TASKS[plan.dit.task],
+    instruction: plan.dit.instruction,
+    durationSeconds: targetSeconds(plan, items, sources.src),
+    inferenceSteps: plan.dit.inferenceSteps,
+    guidanceScale: plan.dit.guidanceScale,
+    useAdg: plan.dit.useAdg,
+    cfgIntervalStart: plan.dit.cfgIntervalStart,
+    cfgIntervalEnd: plan.dit.cfgIntervalEnd,
+    audioCoverStrength: plan.dit.audioCoverStrength,
+    repaintingStart: plan.dit.repaintingStart,
+    repaintingEnd: plan.dit.repaintingEnd,
+    repaintInjectionRatio: plan.dit.repaintInjectionRatio,
+    repaintCrossfadeFrames: plan.dit.repaintCrossfadeFrames,
+    items: items.map(({ conditioning: c, codes, seed }) => ({
+      caption: c.caption,
+      lyrics: c.lyrics,
+      vocalLanguage: c.vocalLanguage,
+      metas: {
+        ...(c.metas.bpm !== null ? { bpm: c.metas.bpm } : {}),
+        keyScale: c.metas.keyScale,
+        timeSignature: c.metas.timeSignature,
+        ...(c.metas.durationSeconds !== null ? { duration: c.metas.durationSeconds } : {}),
+      },
+      audioCodes: codes,
+      seed,
+    })),
+  };
+  const tensors = {
+    srcLatents: sources.src ? items.map(() => sources.src) : undefined,
+    referenceLatents: sources.reference ? items.map(() => sources.reference) : undefined,
+  };
+  const t0 = Date.now();
+  const { latents, seeds } = await context.stages.dit.call(
+    (dit, call) =>
+      ditGenerate(dit, spec, tensors, (step, total) => progress(ProgressStage.DIT, step, total), call),
+    { signal },
+  );
+  if (seeds.length !== items.length)
+    throw new Error(`the DiT reported ${seeds.length} seeds for ${items.length} items`);
+  return { latents, seeds, ms: Date.now() - t0 };
+}
+
+/** VAE decode, file encoding and storing, overlapped: each tile is encoded and stored as it arrives. */
+async function decodeAndStore(
+  context: GenerateContext,
+  planned: Planned,
+  dit: DitOutcome,
+  progress: ReportProgress,
+  signal: AbortSignal,
+  onAudio?: (bytes: AudioBytes) => void,
+): Promise<StoredOutcome> {
+  progress(ProgressStage.VAE, 0, dit.latents.length);
+  const startedAt = performance.now();
+  const format = formatFromSpec(planned.config.audioFormat);
+  const out = await context.stages.vae.call(
+    (vae, call) => decodeToFiles(context, vae, dit.latents, format, call, onAudio),
+    {
+      signal,
+    },
+  );
+  return { ...out, startedAt };
 }
 
 /** The batch's length in seconds, from the plan's duration source. */
@@ -324,39 +340,22 @@ function targetSeconds(
   }
 }
 
-/** Input audio (uploaded bytes or a stored object) → 48 kHz stereo → VAE latents. */
-async function encodeInputs(
-  context: GenerateContext,
-  refs: AudioRef[],
-  call: { signal: AbortSignal; timeoutMs: number },
-): Promise<Float32Array[]> {
-  const audio: Float32Array[] = [];
-  for (const ref of refs) {
-    const bytes = ref.kind === 'data' ? ref.data : await context.store.readObject(ref.objectId);
-    const pcm = await decodeAudioOffThread(bytes, context.audioLimits);
-    const samples = pcm.channels[0]!.length;
-    if (samples < HOP)
-      throw new ConnectError(
-        `input audio is shorter than one latent frame (${HOP} samples at 48 kHz)`,
-        Code.InvalidArgument,
-      );
-    const planar = new Float32Array(2 * samples);
-    planar.set(pcm.channels[0]!, 0);
-    planar.set(pcm.channels[1] ?? pcm.channels[0]!, samples);
-    audio.push(planar);
-  }
-  return vaeEncode(context.stages.vae, audio, call);
-}
-
-/** The LM stage's metadata as the public API's message. */
-function publicMetadata(m: StageLmMetadata | undefined) {
-  if (!m) return undefined;
-  return create(LmMetadataSchema, {
-    ...(m.bpm !== undefined ? { bpm: m.bpm } : {}),
-    ...(m.duration !== undefined ? { duration: m.duration } : {}),
-    caption: m.caption,
-    keyscale: m.keyscale,
-    language: m.language,
-    timesignature: m.timesignature,
+/** Input audio (uploaded bytes or a stored object) → 48 kHz stereo, planar [2, S]. */
+async function readAudio(context: GenerateContext, ref: AudioRef): Promise<Float32Array> {
+  const bytes = ref.kind === 'data' ? ref.data : await context.store.readObject(ref.objectId);
+  const pcm = await decodeAudioOffThread(bytes, context.audioLimits).catch((error: unknown) => {
+    throw isAudioInputError(error)
+      ? new StatusError('INVALID_ARGUMENT', `audio input: ${error.message}`, { cause: error })
+      : error;
   });
+  const samples = pcm.channels[0]!.length;
+  if (samples < HOP)
+    throw new StatusError(
+      'INVALID_ARGUMENT',
+      `input audio is shorter than one latent frame (${HOP} samples at 48 kHz)`,
+    );
+  const planar = new Float32Array(2 * samples);
+  planar.set(pcm.channels[0]!, 0);
+  planar.set(pcm.channels[1] ?? pcm.channels[0]!, samples);
+  return planar;
 }

@@ -1,7 +1,7 @@
 // One function per stage call the gateway makes, turning tensors and proto
-// streams into plain arrays. Each call is a pure function of its input, so a
-// call that fails with UNAVAILABLE (a replica died mid-call) is re-run whole
-// on another replica (withRetry).
+// streams into plain arrays. Each is one whole attempt, run through the stage's
+// `Stage.call` (stages.ts): a pure function of its input, so a call that fails
+// with UNAVAILABLE (a replica died mid-call) can run again on another replica.
 import type { GenerateSpec as DitGenerateSpec, DitService, GenerateSpecSchema } from '@acestep/proto/dit';
 import type {
   GenerateRequest as LmGenerateRequest,
@@ -10,40 +10,12 @@ import type {
   LmService,
 } from '@acestep/proto/lm';
 import { LatentSampling, type VaeService } from '@acestep/proto/vae';
-import {
-  chunksToTensors,
-  float32Tensor,
-  float32View,
-  joinSegments,
-  type Tensor,
-  tensorToChunks,
-} from '@acestep/runtime';
+import { chunksToTensors, float32Tensor, float32View, type Tensor, tensorToChunks } from '@acestep/runtime';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { type CallOptions, type Client, Code, ConnectError } from '@connectrpc/connect';
+import type { CallOptions, Client } from '@connectrpc/connect';
 
 const LATENT_DIM = 64;
 const TENSOR_LIMITS = { maxTensorBytes: 1 << 30 };
-
-export interface RetryOptions {
-  attempts: number;
-  signal: AbortSignal;
-  onRetry?: (attempt: number, error: ConnectError) => void;
-}
-
-/** Re-runs fn when it fails with UNAVAILABLE (and the caller has not cancelled). */
-export async function withRetry<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (!(error instanceof ConnectError)) throw error;
-      if (error.code !== Code.Unavailable || attempt >= options.attempts || options.signal.aborted)
-        throw error;
-      options.onRetry?.(attempt, error);
-      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-    }
-  }
-}
 
 /** Planar [2, S] float32 audio per item → latents [T, 64] per item (posterior mean). */
 export async function vaeEncode(
@@ -93,17 +65,6 @@ export async function* vaeDecodeSegments(
     for await (const res of vae.decode(requests, call)) if (res.event.case === 'audio') yield res.event.value;
   })();
   yield* chunksToTensors(chunks, TENSOR_LIMITS);
-}
-
-/** Latents [T, 64] per item → planar [2, T·1920] audio per item (whole songs in memory). */
-export async function vaeDecode(
-  vae: Client<typeof VaeService>,
-  latents: Float32Array[],
-  call: CallOptions,
-): Promise<Float32Array[]> {
-  const segments: Tensor[][] = latents.map(() => []);
-  for await (const t of vaeDecodeSegments(vae, latents, call)) segments[t.itemIndex ?? 0]!.push(t);
-  return segments.map((item) => joinSegments(item, 2));
 }
 
 export interface LmSequenceResult {

@@ -1,20 +1,9 @@
-// The one error-to-status mapping at the gateway's edge: errors of the layers
-// below (jobs, audio input) as gRPC codes, and gRPC codes as HTTP statuses for
-// the plain HTTP routes (objects, REST). Connect calls answer with Connect's own
-// HTTP mapping of the same codes.
-import { isAudioInputError } from '@acestep/audio';
-import { Code, ConnectError } from '@connectrpc/connect';
-import { isJobError } from '../jobs/index.ts';
+// gRPC codes as HTTP statuses for the gateway's plain HTTP routes (objects, REST). The status of
+// an error is decided once, by @acestep/runtime's toConnectError (the server's interceptor applies
+// it to every RPC; these routes call it themselves). Connect calls answer with Connect's own HTTP
+// mapping of the same codes.
+import { Code, type ConnectError } from '@connectrpc/connect';
 import { TOO_LARGE } from './uploads.ts';
-
-/** Errors of the layers below as gRPC statuses a caller can act on. */
-export function toStatus(error: unknown): ConnectError {
-  if (error instanceof ConnectError) return error;
-  if (isJobError(error)) return new ConnectError(error.message, error.grpcCode as Code);
-  if (isAudioInputError(error))
-    return new ConnectError(`audio input: ${error.message}`, Code.InvalidArgument);
-  return ConnectError.from(error);
-}
 
 const HTTP_STATUS: Partial<Record<Code, number>> = {
   [Code.InvalidArgument]: 400,

@@ -7,12 +7,12 @@
 // Uploads stream to the store (uploads.ts); a declared Content-Length over the
 // limit is refused with 413 before any byte is read.
 import type { Readable } from 'node:stream';
-import { continueIfExpected } from '@acestep/runtime';
+import { continueIfExpected, toConnectError } from '@acestep/runtime';
 import { Code, ConnectError } from '@connectrpc/connect';
 import busboy from 'busboy';
 import type { ResultStore } from '../jobs/index.ts';
 import { OBJECTS_PATH, objectUrl } from '../object-url.ts';
-import { httpStatusOf, toStatus } from './errors.ts';
+import { httpStatusOf } from './errors.ts';
 import type { HttpRoute } from './http.ts';
 import {
   abortResponse,
@@ -32,7 +32,7 @@ export interface ObjectRoutesOptions {
 }
 
 export function sendError(req: HttpRequest, res: HttpResponse, error: unknown): void {
-  const e = toStatus(error);
+  const e = toConnectError(error);
   if (res.headersSent) {
     abortResponse(res);
     return;

@@ -26,19 +26,28 @@ import {
   jobMetrics,
   type ServiceContext,
   type ServiceSpec,
+  StatusError,
+  toConnectError,
   traceHeaders,
+  withJobScope,
 } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor, type ServiceImpl } from '@connectrpc/connect';
 import type { Counter } from 'prom-client';
 import type { GatewayConfig } from '../config.ts';
 import { createJobService, type JobService } from '../jobs/index.ts';
-import { type GenerateContext, runGeneration } from '../orchestrator/generate.ts';
+import { checkConfig, type GenerateContext, runGeneration } from '../orchestrator/generate.ts';
 import type { Deployment } from '../orchestrator/index.ts';
-import { closeStages, connectStages, type StageName, type Stages } from '../orchestrator/stages.ts';
+import {
+  closeStages,
+  connectStages,
+  type StageName,
+  type Stages,
+  stageInfo,
+  stageWarmup,
+} from '../orchestrator/stages.ts';
 import { jobOwner, jobScope, TENANT, Tenants } from '../tenants.ts';
 import { keyFromHeaders } from './auth.ts';
-import { toStatus } from './errors.ts';
 import { gatewayHttp } from './http.ts';
 import { type HttpRequest, header } from './node-http.ts';
 import { objectRoutes } from './objects.ts';
@@ -55,6 +64,13 @@ const DOWNLOAD_CHUNK = 1 << 20;
 /** Largest stored object (results and uploads; uploads are also held to --max-upload-bytes). */
 const RESULT_OBJECT_BYTES = 512 << 20;
 
+/** The request's config; a request without one is INVALID_ARGUMENT naming the field. */
+function requireConfig(config: GenerationConfig | undefined): GenerationConfig {
+  if (!config)
+    throw new StatusError('INVALID_ARGUMENT', 'config: required; the request has no generation config');
+  return config;
+}
+
 /** Seconds of audio in a result (what acestep_generated_audio_seconds_total counts). */
 function totalSeconds(result: GenerationResult): number {
   return result.success ? result.audio.reduce((sum, file) => sum + file.durationSeconds, 0) : 0;
@@ -64,7 +80,7 @@ function deploymentSource(context: ServiceContext<GatewayConfig>, stages: Stages
   let cached: { at: number; value: Deployment } | undefined;
   return async () => {
     if (cached && Date.now() - cached.at < DEPLOYMENT_TTL_MS) return cached.value;
-    const { info } = await stages.dit.info({}, { timeoutMs: INFO_TIMEOUT_MS });
+    const { info } = await stages.dit.call((dit, call) => dit.info({}, call), { timeoutMs: INFO_TIMEOUT_MS });
     // The DiT reports its official variant name (turbo-shift3, xl-base, …) and its family.
     const family = info?.model?.constants?.family ?? info?.model?.variant;
     const value: Deployment = {
@@ -91,6 +107,7 @@ export function gatewayService(
 ): Partial<ServiceImpl<typeof GatewayService>> {
   return {
     async *generate(req, ctx) {
+      const config = requireConfig(req.config);
       const tenant = ctx.values.get(TENANT);
       if (tenant) tenants.checkQuota(tenant, await jobs.countActive(tenant.name).catch(() => 0));
       const generating = tenant ? tenants.startGenerate(tenant) : () => {};
@@ -104,7 +121,7 @@ export function gatewayService(
       };
       const run = runGeneration(
         { ...generate, store: jobs.store },
-        req.config ?? ({} as GenerationConfig),
+        config,
         (p) => push({ case: 'progress', value: p }),
         ctx.signal,
         req.streamAudio
@@ -128,59 +145,46 @@ export function gatewayService(
           wake = resolve;
         });
       }
-      const result = await run.catch((error) => {
-        throw toStatus(error);
-      });
+      const result = await run;
       audioSeconds.inc({ via: 'generate' }, totalSeconds(result));
       yield create(GenerateResponseSchema, { event: { case: 'result', value: result } });
     },
 
     async submitJob(req, ctx) {
+      const config = requireConfig(req.config);
       const tenant = ctx.values.get(TENANT);
       const submit = () =>
-        jobs.submit(req.config ?? ({} as GenerationConfig), req.idempotencyKey || undefined, {
+        jobs.submit(config, req.idempotencyKey || undefined, {
           tenant: jobOwner(tenant),
           // The job's run continues this call's trace, whenever and wherever it runs.
           traceparent: traceHeaders().traceparent ?? '',
         });
-      try {
-        return {
-          job: await (tenant
-            ? tenants.admitJob(tenant, () => jobs.countActive(tenant.name), submit)
-            : submit()),
-        };
-      } catch (error) {
-        throw toStatus(error);
-      }
+      return {
+        job: await (tenant
+          ? tenants.admitJob(tenant, () => jobs.countActive(tenant.name), submit)
+          : submit()),
+      };
     },
     async getJob(req, ctx) {
       const scope = jobScope(ctx.values.get(TENANT));
-      return { job: await jobs.get(req.id, scope).catch((e) => Promise.reject(toStatus(e))) };
+      return { job: await jobs.get(req.id, scope) };
     },
     async *watchJob(req, ctx) {
-      try {
-        const scope = jobScope(ctx.values.get(TENANT));
-        for await (const job of jobs.watch(req.id, ctx.signal, scope)) yield { job };
-      } catch (error) {
-        throw toStatus(error);
-      }
+      const scope = jobScope(ctx.values.get(TENANT));
+      for await (const job of jobs.watch(req.id, ctx.signal, scope)) yield { job };
     },
     async cancelJob(req, ctx) {
       const scope = jobScope(ctx.values.get(TENANT));
-      return { job: await jobs.cancel(req.id, scope).catch((e) => Promise.reject(toStatus(e))) };
+      return { job: await jobs.cancel(req.id, scope) };
     },
     async listJobs(req, ctx) {
-      try {
-        const tenant = jobScope(ctx.values.get(TENANT));
-        return await jobs.list({
-          pageSize: req.pageSize,
-          pageToken: req.pageToken,
-          state: req.state,
-          ...(tenant === undefined ? {} : { tenant }),
-        });
-      } catch (error) {
-        throw toStatus(error);
-      }
+      const tenant = jobScope(ctx.values.get(TENANT));
+      return await jobs.list({
+        pageSize: req.pageSize,
+        pageToken: req.pageToken,
+        state: req.state,
+        ...(tenant === undefined ? {} : { tenant }),
+      });
     },
 
     async uploadAudio(requests) {
@@ -197,7 +201,7 @@ export function gatewayService(
         get filename() {
           return filename || undefined;
         },
-      }).catch((error) => Promise.reject(toStatus(error)));
+      });
       return {
         objectId: stored.objectId,
         sizeBytes: BigInt(stored.sizeBytes),
@@ -205,12 +209,7 @@ export function gatewayService(
       };
     },
     async *downloadAudio(req) {
-      let object: Awaited<ReturnType<JobService['store']['getObject']>>;
-      try {
-        object = await jobs.store.getObject(req.objectId);
-      } catch (error) {
-        throw toStatus(error);
-      }
+      const object = await jobs.store.getObject(req.objectId);
       for await (const piece of object.data) {
         for (let offset = 0; offset < piece.byteLength; offset += DOWNLOAD_CHUNK) {
           yield create(DownloadAudioResponseSchema, {
@@ -224,15 +223,17 @@ export function gatewayService(
       const capabilities: Record<string, string> = { jobs: jobs.mode };
       const names = Object.keys(stages) as StageName[];
       const answers = await Promise.allSettled(
-        names.map((name) => stages[name].info({}, { signal: ctx.signal, timeoutMs: INFO_TIMEOUT_MS })),
+        names.map((name) =>
+          stageInfo(stages, name, { signal: ctx.signal, timeoutMs: INFO_TIMEOUT_MS, attempts: 1 }),
+        ),
       );
       const stageInfos: Record<string, ServiceInfo> = {};
       for (const [i, answer] of answers.entries()) {
         const name = names[i]!;
-        if (answer.status === 'fulfilled' && answer.value.info) stageInfos[name] = answer.value.info;
+        if (answer.status === 'fulfilled' && answer.value) stageInfos[name] = answer.value;
         else
           capabilities[`stage.${name}`] =
-            `unavailable: ${ConnectError.from((answer as PromiseRejectedResult).reason).message}`;
+            `unavailable: ${toConnectError((answer as PromiseRejectedResult).reason).rawMessage}`;
       }
       const { config } = context;
       capabilities['stage.targets'] = `lm=${config.lmTarget} dit=${config.ditTarget} vae=${config.vaeTarget}`;
@@ -245,10 +246,13 @@ export function gatewayService(
       const reports = await Promise.all(
         (Object.keys(stages) as StageName[]).map(async (name) => {
           try {
-            const res = await stages[name].warmup({}, { signal: ctx.signal, timeoutMs: WARMUP_TIMEOUT_MS });
-            return [name, res.report] as const;
+            const report = await stageWarmup(stages, name, {
+              signal: ctx.signal,
+              timeoutMs: WARMUP_TIMEOUT_MS,
+            });
+            return [name, report] as const;
           } catch (error) {
-            const e = ConnectError.from(error);
+            const e = toConnectError(error, ctx.signal);
             throw new ConnectError(`warm-up of the ${name} stage failed: ${e.rawMessage}`, e.code);
           }
         }),
@@ -265,9 +269,10 @@ function modelNames(stages: Stages): () => Promise<{ dit: string; lm: string }> 
   let cached: { at: number; value: { dit: string; lm: string } } | undefined;
   return async () => {
     if (cached && Date.now() - cached.at < DEPLOYMENT_TTL_MS) return cached.value;
+    const settings = { timeoutMs: INFO_TIMEOUT_MS, attempts: 1 };
     const [dit, lm] = await Promise.allSettled([
-      stages.dit.info({}, { timeoutMs: INFO_TIMEOUT_MS }),
-      stages.lm.info({}, { timeoutMs: INFO_TIMEOUT_MS }),
+      stages.dit.call((client, call) => client.info({}, call), settings),
+      stages.lm.call((client, call) => client.info({}, call), settings),
     ]);
     const name = (r: typeof dit | typeof lm) =>
       r.status === 'fulfilled' ? r.value.info?.model?.name || 'unknown' : 'unavailable';
@@ -308,7 +313,7 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
       tenants = Tenants.load(config);
       const metricSet = jobMetrics(metrics.registry, () => jobs?.countByState() ?? Promise.resolve({}));
       jobMetricSet = metricSet;
-      stages = connectStages(config);
+      stages = connectStages(config, logger);
       const limits = { maxBytes: config.maxUploadBytes };
       const deployment = deploymentSource(context, stages);
       encoders = new EncoderPool({ size: config.encoderThreads });
@@ -319,29 +324,39 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
         deployment,
         audioLimits: limits,
         logger,
-        stageAttempts: config.stageAttempts,
-        stageTimeoutMs: config.stageTimeoutMs,
       };
       jobs = await createJobService({
-        executor: async (job, ctx) => {
-          try {
-            const result = await inSpan(
-              'acestep.job.run',
-              { 'acestep.job.id': job.id, 'acestep.job.attempt': job.attempt },
-              () => runGeneration({ ...base, store: ctx.store }, job.config, ctx.report, ctx.signal),
-              contextFromTraceparent(job.traceparent),
-            );
-            metricSet.audioSeconds.inc({ via: 'job' }, totalSeconds(result));
-            return result;
-          } catch (error) {
-            const e = toStatus(error);
-            return create(GenerationResultSchema, {
-              success: false,
-              error: e.rawMessage,
-              statusMessage: `Error: ${e.rawMessage}`,
-            });
-          }
+        // A job is checked like a Generate call before it is accepted; only a deployment that cannot
+        // be read (the DiT down) lets it through unchecked: its run checks it again.
+        check: async (config) => {
+          const known = await deployment().then(
+            (value) => value,
+            (error: unknown) =>
+              logger.warn('config accepted unchecked: no deployment', { error: `${error}` }),
+          );
+          if (known) await checkConfig({ deployment: async () => known }, config);
         },
+        executor: (job, ctx) =>
+          // The run is the job's own scope: its logs and stage calls carry the job id as request id.
+          withJobScope(job.id, async () => {
+            try {
+              const result = await inSpan(
+                'acestep.job.run',
+                { 'acestep.job.id': job.id, 'acestep.job.attempt': job.attempt },
+                () => runGeneration({ ...base, store: ctx.store }, job.config, ctx.report, ctx.signal),
+                contextFromTraceparent(job.traceparent),
+              );
+              metricSet.audioSeconds.inc({ via: 'job' }, totalSeconds(result));
+              return result;
+            } catch (error) {
+              const e = toConnectError(error, ctx.signal);
+              return create(GenerationResultSchema, {
+                success: false,
+                error: e.rawMessage,
+                statusMessage: `Error: ${e.rawMessage}`,
+              });
+            }
+          }),
         concurrency: config.jobConcurrency,
         maxQueued: config.maxJobs,
         // Results can be far larger than uploads: 600 s of 32-bit float WAV is 230 MB.

@@ -7,7 +7,7 @@
 // the gateway's own (SubmitJob); task ids are job ids. docs/rest-compat.md
 // states every deviation.
 import { GenerationConfigSchema, JobState } from '@acestep/proto/gateway';
-import { decodeJson } from '@acestep/runtime';
+import { decodeJson, toConnectError } from '@acestep/runtime';
 import type { JsonObject, JsonValue } from '@bufbuild/protobuf';
 import { timestampMs } from '@bufbuild/protobuf/wkt';
 import { Code, ConnectError } from '@connectrpc/connect';
@@ -15,7 +15,7 @@ import type { JobService } from '../../jobs/index.ts';
 import type { Stages } from '../../orchestrator/stages.ts';
 import { jobOwner, jobScope, type Tenant } from '../../tenants.ts';
 import { keyFromHeaders } from '../auth.ts';
-import { httpStatusOf, toStatus } from '../errors.ts';
+import { httpStatusOf } from '../errors.ts';
 import type { HttpRoute } from '../http.ts';
 import { type HttpRequest, type HttpResponse, header, pathOf, queryOf, sendJson } from '../node-http.ts';
 import { sendObject } from '../objects.ts';
@@ -57,7 +57,7 @@ function wrap(res: HttpResponse, data: unknown): void {
 }
 
 function sendDetail(req: HttpRequest, res: HttpResponse, error: unknown): void {
-  const e = toStatus(error);
+  const e = toConnectError(error);
   req.resume();
   let status = httpStatusOf(e);
   let detail = e.rawMessage;
@@ -124,7 +124,7 @@ async function queryResult(req: HttpRequest, res: HttpResponse, o: RestOptions):
   const data = [];
   for (const id of taskIds(body.fields.task_id_list)) {
     const job = await o.jobs.get(id, scope).catch((error: unknown) => {
-      if (toStatus(error).code === Code.NotFound) return undefined;
+      if (toConnectError(error).code === Code.NotFound) return undefined;
       throw error;
     });
     if (!job) {
@@ -152,7 +152,7 @@ async function audio(req: HttpRequest, res: HttpResponse, o: RestOptions): Promi
   try {
     await sendObject(req, res, o.jobs.store, match[1]!, match[2] ? AUDIO_MIME[match[2]] : undefined);
   } catch (error) {
-    if (toStatus(error).code !== Code.NotFound) throw error;
+    if (toConnectError(error).code !== Code.NotFound) throw error;
     sendJson(res, 404, { detail: 'Audio file not found' });
   }
 }
@@ -199,19 +199,23 @@ async function formatInput(req: HttpRequest, res: HttpResponse, o: RestOptions):
   const bpm = numberOrUndefined(params.bpm);
   const duration = numberOrUndefined(params.duration);
   const temperature = numberOrUndefined(fields.temperature) ?? 0.85;
-  const answer = await o.stages.lm.formatSample(
-    {
-      caption: String(fields.prompt ?? fields.caption ?? ''),
-      lyrics: String(fields.lyrics ?? ''),
-      userMetadata: {
-        ...(bpm ? { bpm: Math.round(bpm) } : {}),
-        ...(duration ? { duration } : {}),
-        keyscale: String(params.key_scale ?? params.key ?? ''),
-        timesignature: String(params.time_signature ?? ''),
-        language: String(params.language ?? ''),
-      },
-      sampling: { temperature },
-    },
+  const answer = await o.stages.lm.call(
+    (lm, call) =>
+      lm.formatSample(
+        {
+          caption: String(fields.prompt ?? fields.caption ?? ''),
+          lyrics: String(fields.lyrics ?? ''),
+          userMetadata: {
+            ...(bpm ? { bpm: Math.round(bpm) } : {}),
+            ...(duration ? { duration } : {}),
+            keyscale: String(params.key_scale ?? params.key ?? ''),
+            timesignature: String(params.time_signature ?? ''),
+            language: String(params.language ?? ''),
+          },
+          sampling: { temperature },
+        },
+        call,
+      ),
     { timeoutMs: LM_TIMEOUT_MS },
   );
   const m = answer.metadata;
@@ -230,9 +234,11 @@ async function randomSample(req: HttpRequest, res: HttpResponse, o: RestOptions)
   const { fields } = await readRestBody(req, { store: o.jobs.store, options: o.upload, fileFields: [] });
   authorize(req, o, fields.ai_token);
   const type = String(fields.sample_type ?? 'simple_mode');
-  const answer = await o.stages.lm.createSample(
-    { query: '', instrumental: false },
-    { timeoutMs: LM_TIMEOUT_MS },
+  const answer = await o.stages.lm.call(
+    (lm, call) => lm.createSample({ query: '', instrumental: false }, call),
+    {
+      timeoutMs: LM_TIMEOUT_MS,
+    },
   );
   const m = answer.metadata;
   const instrumental = /^\s*\[instrumental\]\s*$/i.test(answer.lyrics) || answer.lyrics.trim() === '';
