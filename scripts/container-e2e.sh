@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The container end-to-end check (CI's last step): builds the serving image from
 # a locally made base image (no registry) and runs one generation through
-# lm, dit, vae and gateway containers (deploy/e2e, testcontainers).
+# lm, dit, vae and gateway containers (deploy/e2e, testcontainers); then builds
+# the exporter image and brings up the one-box compose file
+# (deploy/compose/compose.yaml): up, one generation through its gateway port, down.
 #
 # Idempotent and CI-safe:
 #   - installs docker.io and debootstrap with apt when missing;
@@ -15,7 +17,8 @@
 #     build is cached by Docker's layer cache;
 #   - every wait is bounded; each step prints its time.
 # Environment: BASE_IMAGE (default local/debian:bookworm), IMAGE (default
-# acestep/serving:dev-cpu), CONTAINER_E2E_DIR (default .tmp/container-e2e),
+# acestep/serving:dev-cpu), EXPORTER_IMAGE (default acestep/exporter:dev),
+# CONTAINER_E2E_DIR (default .tmp/container-e2e),
 # ACESTEP_E2E_MODELS (default models/tiny: the model set the containers mount).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +27,8 @@ export ONNXRUNTIME_NODE_INSTALL=skip ORT_DISABLE_TELEMETRY=1
 
 BASE_IMAGE=${BASE_IMAGE:-local/debian:bookworm}
 IMAGE=${IMAGE:-acestep/serving:dev-cpu}
+EXPORTER_IMAGE=${EXPORTER_IMAGE:-acestep/exporter:dev}
+COMPOSE_PROJECT=acestep-e2e-compose-$$
 WORK=${CONTAINER_E2E_DIR:-$ROOT/.tmp/container-e2e}
 RUN_ID=$(date +%s)-$$
 mkdir -p "$WORK"
@@ -157,6 +162,7 @@ cleanup() {
   trap - EXIT INT TERM
   [ -z "$current_step" ] || log "$current_step: failed (exit $rc)"
   start=$(date +%s)
+  compose_down
   remove_run_objects
   stop_dockerd
   log "clean-up: $(($(date +%s) - start)) s"
@@ -227,6 +233,49 @@ containers_test() {
     bounded 600 pnpm test:containers
 }
 
+# ---- one box: deploy/compose/compose.yaml ----
+compose() { # Compose v2 plugin when present, else Debian's docker-compose 1.29
+  local files=(-p "$COMPOSE_PROJECT" -f deploy/compose/compose.yaml)
+  if docker compose version >/dev/null 2>&1; then docker compose "${files[@]}" "$@"; else docker-compose "${files[@]}" "$@"; fi
+}
+compose_up=''
+compose_down() {
+  [ -n "$compose_up" ] && daemon_answers || return 0
+  timeout 120 compose down -v --timeout 10 >/dev/null 2>&1 || true
+  compose_up=''
+}
+
+exporter_image() {
+  BASE_IMAGE="$BASE_IMAGE" bounded 900 deploy/docker/build.sh exporter "$EXPORTER_IMAGE"
+}
+
+compose_test() {
+  local port out gateway state
+  port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  out="$WORK/compose-out-$RUN_ID"
+  # The converter exports the tiny random-weight set onto the models volume (no checkpoints).
+  export ACESTEP_IMAGE="$IMAGE" ACESTEP_EXPORTER_IMAGE="$EXPORTER_IMAGE" ACESTEP_PORT="$port" \
+    ACESTEP_MODEL_SET=tiny ACESTEP_EXPORT_ARGS="--random --preset tiny" ACESTEP_CHECKPOINTS="$WORK/no-checkpoints"
+  mkdir -p "$ACESTEP_CHECKPOINTS"
+  compose_up=1
+  bounded 300 compose up -d
+  gateway=$(compose ps -q gateway)
+  for _ in $(seq 1 150); do # healthy only after the converter finished and the stages answer
+    state=$(docker inspect -f '{{.State.Health.Status}}' "$gateway" 2>/dev/null || echo missing)
+    [ "$state" = healthy ] && break
+    sleep 2
+  done
+  [ "$state" = healthy ] || { compose ps >&2; compose logs --tail 40 >&2; return 1; }
+  bounded 300 node packages/cli/src/main.ts generate --url "127.0.0.1:$port" --progress none \
+    --caption "compose check" --audio_duration 10 --audio_format wav --out "$out"
+  ls "$out"/*.wav >/dev/null
+  log "compose: a song through the gateway on port $port: $(ls "$out")"
+  compose_down
+  [ -z "$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT")" ] ||
+    { log "compose down left containers"; return 1; }
+  rm -rf "$out"
+}
+
 timed "prerequisites (setup.sh if needed)" prerequisites
 timed "packages (docker.io, debootstrap)" install_packages
 timed "Docker daemon" start_dockerd
@@ -235,3 +284,5 @@ timed "base image $BASE_IMAGE" base_image
 timed "serving image $IMAGE" serving_image
 timed "models volume" models
 timed "containers test (pnpm test:containers)" containers_test
+timed "exporter image $EXPORTER_IMAGE" exporter_image
+timed "one box: compose up, one generation, down" compose_test
