@@ -51,6 +51,30 @@ describe('deploy/k8s overlays', () => {
     assert.equal(record(record(gateway.resources).limits)['nvidia.com/gpu'], undefined);
   });
 
+  test('with monitoring, NATS is scraped through its exporter sidecar, which Prometheus may reach', () => {
+    for (const overlay of ['gpu', 'single-gpu']) {
+      const objects = rendered.get(overlay)!;
+      const nats = containers(podTemplate(find(objects, 'StatefulSet', 'nats'))!.spec);
+      const exporter = nats.find((c) => c.name === 'metrics')?.container;
+      assert.ok(exporter, `${overlay}: exporter sidecar`);
+      assert.ok(list(exporter.args).includes('http://localhost:8222'), 'reads the NATS monitoring port');
+      const service = find(objects, 'Service', 'nats-metrics');
+      assert.equal(list(record(service.spec).ports).map((p) => record(p).targetPort)[0], 'metrics');
+      const monitor = find(objects, 'ServiceMonitor', 'nats');
+      assert.equal(record(list(record(monitor.spec).endpoints)[0]).port, 'metrics');
+      const policy = find(objects, 'NetworkPolicy', 'nats');
+      const ports = list(record(policy.spec).ingress).flatMap((rule) => list(record(rule).ports));
+      assert.ok(
+        ports.some((p) => record(p).port === 'metrics'),
+        `${overlay}: policy opens the exporter port`,
+      );
+    }
+    assert.ok(
+      !rendered.get('cpu-dev')!.some((o) => o.metadata.name === 'nats-metrics'),
+      'only with monitoring',
+    );
+  });
+
   test('cpu-dev: every stage on the CPU, no GPU anywhere, no CRDs', () => {
     const objects = rendered.get('cpu-dev')!;
     for (const stage of ['lm', 'dit', 'vae'])
