@@ -14,12 +14,6 @@ export interface WavSpec {
   padBytes?: number;
 }
 
-export function wavSize(spec: WavSpec): number {
-  const { sampleRate = 48_000, channels = 2, format = 's16' } = spec;
-  const data = Math.round(spec.seconds * sampleRate) * channels * (format === 's16' ? 2 : 4);
-  return 44 + data + (spec.padBytes ? 8 + spec.padBytes : 0);
-}
-
 export async function writeWav(path: string, spec: WavSpec): Promise<number> {
   const { sampleRate = 48_000, channels = 2, format = 's16' } = spec;
   const width = format === 's16' ? 2 : 4;

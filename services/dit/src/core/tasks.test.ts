@@ -7,7 +7,6 @@ import {
   contextLatents,
   durationToFrames,
   nonCoverItemContext,
-  planOutpaint,
   planTask,
   referenceLatents,
   roundToTenth,
@@ -271,21 +270,6 @@ test('batch: shared length, [B, T, 64] stacking and [B, T, 128] context layout',
   const context = contextLatents([{ context: ca }, { context: cb }], frames, silence);
   assert.equal(context[(150 + 5) * 128 + 2], Math.fround(src(5) + 0.002));
   assert.equal(context[(150 + 5) * 128 + 64 + 2], 1);
-});
-
-test('out-painting plan pads the waveform and shifts the range', () => {
-  assert.deepEqual(planOutpaint(30, -5, 40), {
-    leftPadSamples: 240000,
-    rightPadSamples: 480000,
-    startSeconds: 0,
-    endSeconds: 45,
-  });
-  assert.deepEqual(planOutpaint(30, 3, -1), {
-    leftPadSamples: 0,
-    rightPadSamples: 0,
-    startSeconds: 3,
-    endSeconds: 30,
-  });
 });
 
 test('timbre reference defaults to the first 750 silence frames', () => {

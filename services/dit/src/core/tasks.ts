@@ -283,8 +283,8 @@ function planWithCodes(
 
 /**
  * Repaint/lego range → frames. Start ≥ 0 and end (< 0 = end of the source, as upstream) within
- * the source; out-painting (start < 0 or end past the source) must pad the waveform before VAE
- * encoding — see planOutpaint.
+ * the source; out-painting (start < 0 or end past the source) is refused: it would have to pad the
+ * waveform before VAE encoding, which no caller does.
  */
 function repaintFrames(req: TaskRequest, srcFrames: number): { startFrame: number; endFrame: number } {
   const srcSeconds = srcFrames / LATENT_RATE;
@@ -304,32 +304,6 @@ function repaintFrames(req: TaskRequest, srcFrames: number): { startFrame: numbe
     );
   }
   return { startFrame, endFrame };
-}
-
-export interface OutpaintPlan {
-  leftPadSamples: number;
-  rightPadSamples: number;
-  /** Range in the padded audio, to pass as repainting_start / repainting_end. */
-  startSeconds: number;
-  endSeconds: number;
-}
-
-/**
- * Upstream out-painting (spec §5.5): zero-pad the source *waveform* by max(0, −start) s on the
- * left and max(0, end − duration) s on the right (int(pad·48000) samples) before VAE encoding,
- * and shift the range by the left pad. For the caller that owns the audio; the DiT then gets an
- * in-range repaint request.
- */
-export function planOutpaint(sourceSeconds: number, startSeconds: number, endSeconds: number): OutpaintPlan {
-  const actualEnd = endSeconds < 0 ? sourceSeconds : endSeconds;
-  const left = Math.max(0, -startSeconds);
-  const right = Math.max(0, actualEnd - sourceSeconds);
-  return {
-    leftPadSamples: Math.trunc(left * SAMPLE_RATE),
-    rightPadSamples: Math.trunc(right * SAMPLE_RATE),
-    startSeconds: startSeconds + left,
-    endSeconds: actualEnd + left,
-  };
 }
 
 /** Shared batch length: max(128, max Tᵢ) — shorter items are padded, all decode at this length. */

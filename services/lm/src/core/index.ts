@@ -1,9 +1,7 @@
 /** Plain TypeScript core of the 5 Hz LM service: no gRPC, no onnxruntime. */
-export { audioCodesFromTokenIds } from './codes.ts';
 export * from './fsm/index.ts';
 export {
   extractLyrics,
-  formatMetadataAsCot,
   formatMetadataYaml,
   type LmMetadata,
   METADATA_KEYS,
@@ -12,16 +10,11 @@ export {
   postprocessCaption,
 } from './metadata.ts';
 export {
-  buildUserMetadata,
   CODES_PER_SECOND,
   codeLimit,
   hasAllMetas,
   MAX_TOKENS_MARGIN,
-  type PhasePlan,
-  type PhasePlanInput,
-  planPhases,
   targetCodesForDuration,
-  type UserMetaInput,
 } from './phases.ts';
 export {
   buildFormatPrompts,

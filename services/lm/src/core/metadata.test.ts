@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { extractLyrics, formatMetadataAsCot, parseLmOutput, postprocessCaption } from './metadata.ts';
+import { extractLyrics, formatMetadataYaml, parseLmOutput, postprocessCaption } from './metadata.ts';
 
 describe('parseLmOutput', () => {
   it('parses a Phase-1 output that ends with EOS in place of </think>', () => {
@@ -52,10 +52,10 @@ describe('caption / lyrics helpers', () => {
   });
 });
 
-describe('formatMetadataAsCot', () => {
+describe('formatMetadataYaml', () => {
   it('drops genres, strips /4, turns digit strings into ints and quotes Norwegian', () => {
     assert.equal(
-      formatMetadataAsCot({
+      formatMetadataYaml({
         bpm: '96',
         caption: 'calm',
         duration: 200,
@@ -64,8 +64,8 @@ describe('formatMetadataAsCot', () => {
         language: 'no',
         timesignature: '3/4',
       }),
-      "<think>\nbpm: 96\ncaption: calm\nduration: 200\nkeyscale: A minor\nlanguage: 'no'\ntimesignature: 3\n</think>",
+      "bpm: 96\ncaption: calm\nduration: 200\nkeyscale: A minor\nlanguage: 'no'\ntimesignature: 3",
     );
-    assert.equal(formatMetadataAsCot({ timesignature: '6/8' }), '<think>\ntimesignature: 6/8\n</think>');
+    assert.equal(formatMetadataYaml({ timesignature: '6/8' }), 'timesignature: 6/8');
   });
 });

@@ -145,8 +145,3 @@ export function formatMetadataYaml(metadata: Readonly<LmMetadata>): string {
   if (Object.keys(items).length === 0) return '';
   return pyStrip(dumpYamlMapping(items));
 }
-
-/** The Phase-2 assistant turn: `<think>\n{yaml}\n</think>`. */
-export function formatMetadataAsCot(metadata: Readonly<LmMetadata>): string {
-  return `<think>\n${formatMetadataYaml(metadata)}\n</think>`;
-}

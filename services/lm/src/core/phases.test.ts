@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { audioCodesFromTokenIds } from './codes.ts';
-import { buildUserMetadata, codeLimit, hasAllMetas, planPhases, targetCodesForDuration } from './phases.ts';
+import { codeLimit, hasAllMetas, targetCodesForDuration } from './phases.ts';
 
 describe('phase planning', () => {
   it('target codes = int(duration × 5)', () => {
@@ -22,47 +21,9 @@ describe('phase planning', () => {
     assert.equal(codeLimit({ targetCodes: undefined, maxModelLen: 4096, promptTokens: 5000 }), 0);
   });
 
-  it('builds user metadata like generate_music', () => {
-    assert.deepEqual(
-      buildUserMetadata({ bpm: 120.7, keyscale: ' G major ', timesignature: 'N/A', durationSeconds: 30.9 }),
-      {
-        bpm: 120,
-        keyscale: 'G major',
-        duration: 30,
-      },
-    );
-    assert.equal(buildUserMetadata({ bpm: 0, keyscale: '', durationSeconds: -1 }), undefined);
-  });
-
-  it('skips Phase 1 when bpm, keyscale, timesignature and duration are all given', () => {
-    const all = buildUserMetadata({ bpm: 90, keyscale: 'A minor', timesignature: '3', durationSeconds: 60 });
-    assert.ok(hasAllMetas(all));
-    assert.deepEqual(
-      planPhases({ userMetadata: all, useCotMetas: true, thinking: true, hasUserAudioCodes: false }),
-      {
-        runPhase1: false,
-        runPhase2: true,
-      },
-    );
-    const some = buildUserMetadata({ bpm: 90 });
-    assert.ok(!hasAllMetas(some));
-    assert.deepEqual(
-      planPhases({ userMetadata: some, useCotMetas: true, thinking: false, hasUserAudioCodes: false }),
-      {
-        runPhase1: true,
-        runPhase2: false,
-      },
-    );
-    assert.equal(
-      planPhases({ userMetadata: some, useCotMetas: true, thinking: true, hasUserAudioCodes: true })
-        .runPhase2,
-      false,
-    );
-  });
-});
-
-describe('audio codes from token ids', () => {
-  it('keeps the audio-code ids in order and skips the rest', () => {
-    assert.deepEqual(audioCodesFromTokenIds([151669, 198, 151669 + 63999, 151645]), [0, 63999]);
+  it('skips Phase 1 only when bpm, keyscale, timesignature and duration are all given', () => {
+    assert.ok(hasAllMetas({ bpm: 90, keyscale: 'A minor', timesignature: '3', duration: 60 }));
+    assert.ok(!hasAllMetas({ bpm: 90, keyscale: 'A minor', timesignature: '3' }));
+    assert.ok(!hasAllMetas(undefined));
   });
 });

@@ -3,7 +3,6 @@ export { buildValueTree, type TreeNode, valueIds } from './prefix-tree.ts';
 export {
   advance,
   createFsmState,
-  currentField,
   type FsmOptions,
   type FsmStage,
   type FsmState,

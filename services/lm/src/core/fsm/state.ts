@@ -112,12 +112,6 @@ export function isFinished(state: FsmState): boolean {
   return state.finished;
 }
 
-export function currentField(state: FsmState): FieldName | undefined {
-  return state.stage === 'FIELD_NAME' || state.stage === 'FIELD_VALUE'
-    ? state.fields[state.fieldIndex]
-    : undefined;
-}
-
 // ---------------------------------------------------------------- masking helpers
 
 /** Keeps only `ids` (ascending) finite. */
