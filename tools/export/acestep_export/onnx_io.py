@@ -11,6 +11,7 @@ prefill, decode and the Loop graph.
 """
 
 import hashlib
+import inspect
 import os
 import tempfile
 
@@ -41,6 +42,13 @@ def _dynamic_axes(spec):
     return axes
 
 
+# torch >= 2.9 defaults torch.onnx.export to its dynamo exporter; the graphs (and their audited
+# numbers) come from the TorchScript exporter that torch 1.13 has, so newer torch is asked for it.
+_TORCHSCRIPT_EXPORTER = (
+    {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+)
+
+
 def export_graph(spec, module, example):
     """Trace/script `module` into a contract-shaped ModelProto with initializers bound."""
     # Without parameters the traced graph is small, so a temporary file is only a buffer.
@@ -60,6 +68,7 @@ def export_graph(spec, module, example):
             # weight-only subgraphs (Linear transposes) once at session creation.
             export_params=False,
             do_constant_folding=False,
+            **_TORCHSCRIPT_EXPORTER,
         )
         model = onnx.load(path)
     _bind_parameters(model, module, spec)
