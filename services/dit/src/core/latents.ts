@@ -1,6 +1,7 @@
-/** Latent geometry shared by every module (spec §2.12, §3): 48 kHz audio, hop 1920, 25 Hz, 64 channels. */
+/** Latent geometry shared by every module (docs/model-rules.md, "Numbers"): 48 kHz audio, hop 1920, 25 Hz, 64 channels. */
 
-export const SAMPLE_RATE = 48000;
-export const HOP_SAMPLES = 1920;
-export const LATENT_RATE = SAMPLE_RATE / HOP_SAMPLES; // 25 frames per second
-export const LATENT_CHANNELS = 64;
+import { HOP_SAMPLES, LATENT_CHANNELS, LATENT_FRAMES_PER_SECOND, SAMPLE_RATE } from '@acestep/acestep';
+
+export { HOP_SAMPLES, LATENT_CHANNELS, SAMPLE_RATE };
+/** 25 latent frames per second. */
+export const LATENT_RATE = LATENT_FRAMES_PER_SECOND;

@@ -4,19 +4,15 @@
  * Tokenisation (bundled tokenizer.json, max 256 / 2048 tokens) happens elsewhere.
  */
 
+import { TASK_INSTRUCTIONS, VOCAL_LANGUAGES } from '@acestep/acestep';
 import { invalid } from './errors.ts';
 
-export const DEFAULT_DIT_INSTRUCTION = 'Fill the audio semantic mask based on the given conditions:';
+export { VOCAL_LANGUAGES };
+export const DEFAULT_DIT_INSTRUCTION = TASK_INSTRUCTIONS.text2music;
 export const END_OF_TEXT = '<|endoftext|>';
 
-/** `VALID_LANGUAGES` of upstream constants.py. */
-// biome-ignore format: one table
-export const VOCAL_LANGUAGES = [
-  'ar', 'az', 'bg', 'bn', 'ca', 'cs', 'da', 'de', 'el', 'en', 'es', 'fa', 'fi', 'fr', 'he', 'hi', 'hr',
-  'ht', 'hu', 'id', 'is', 'it', 'ja', 'ko', 'la', 'lt', 'ms', 'ne', 'nl', 'no', 'pa', 'pl', 'pt', 'ro',
-  'ru', 'sa', 'sk', 'sr', 'sv', 'sw', 'ta', 'te', 'th', 'tl', 'tr', 'uk', 'ur', 'vi', 'yue', 'zh', 'unknown',
-] as const;
-export type VocalLanguage = (typeof VOCAL_LANGUAGES)[number];
+/** A language code of the model's vocabulary (@acestep/acestep). */
+export type VocalLanguage = string;
 
 export interface Metas {
   /** Rendered verbatim; missing, empty or 0 → `N/A` (upstream tests truthiness). */
@@ -92,11 +88,11 @@ export function extractCaptionFromSftFormat(caption: string): string {
 
 export function checkVocalLanguage(language: string | undefined): VocalLanguage {
   const value = language ?? 'unknown';
-  if (!(VOCAL_LANGUAGES as readonly string[]).includes(value)) {
+  if (!VOCAL_LANGUAGES.includes(value)) {
     throw invalid(
       'vocal_language',
       `must be one of ${VOCAL_LANGUAGES.join(', ')}; got ${JSON.stringify(value)}`,
     );
   }
-  return value as VocalLanguage;
+  return value;
 }

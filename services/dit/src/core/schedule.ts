@@ -8,12 +8,17 @@
  * value, base/SFT the *unshifted* linear value 1 − (i + 1)/n (an upstream quirk kept on purpose).
  */
 
+import {
+  BASE_DEFAULT_STEPS,
+  TURBO_STEPS as FIXED_STEPS,
+  BASE_MAX_STEPS as MAX_STEPS,
+} from '@acestep/acestep';
 import { checkInt, checkRange, invalid, precondition } from './errors.ts';
 
 export const MODEL_FAMILIES = ['turbo', 'sft', 'base'] as const;
 export type ModelFamily = (typeof MODEL_FAMILIES)[number];
 
-export const TURBO_STEPS = 8;
+export const TURBO_STEPS = FIXED_STEPS;
 export const TURBO_SHIFTS = [1, 2, 3] as const;
 export type TurboShift = (typeof TURBO_SHIFTS)[number];
 
@@ -36,7 +41,7 @@ export const TURBO_VALID_TIMESTEPS: readonly number[] = [
 
 export const MAX_CUSTOM_TIMESTEPS = 20;
 export const BASE_MIN_STEPS = 1;
-export const BASE_MAX_STEPS = 200;
+export const BASE_MAX_STEPS = MAX_STEPS;
 export const SHIFT_MIN = 1;
 export const SHIFT_MAX = 5;
 
@@ -62,7 +67,7 @@ export interface ScheduleParams {
 }
 
 export const DEFAULT_SHIFT = 3;
-export const DEFAULT_BASE_STEPS = 32;
+export const DEFAULT_BASE_STEPS = BASE_DEFAULT_STEPS;
 
 /** A model set's sampling defaults (its manifest's DiT variant). */
 export interface VariantDefaults {

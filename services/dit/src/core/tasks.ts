@@ -9,54 +9,50 @@
  * All latents are time-major Float32Arrays, 64 channels per frame.
  */
 
+import {
+  BASE_ONLY_TASKS,
+  TASK_INSTRUCTIONS as DEFAULT_INSTRUCTIONS,
+  DURATION_MAX_SECONDS,
+  DURATION_MIN_SECONDS,
+  TASK_NAMES,
+  TRACK_NAMES,
+  type TrackName,
+} from '@acestep/acestep';
 import { checkAudioCodeCount, codesToFrames } from './audio-codes.ts';
 import { checkRange, invalid, precondition } from './errors.ts';
 import { HOP_SAMPLES, LATENT_CHANNELS, LATENT_RATE, SAMPLE_RATE } from './latents.ts';
-import { DEFAULT_DIT_INSTRUCTION, formatInstruction } from './prompts.ts';
+import { formatInstruction } from './prompts.ts';
 import type { ModelFamily } from './schedule.ts';
 
-export const TASK_TYPES = ['text2music', 'cover', 'repaint', 'lego', 'extract', 'complete'] as const;
+export const TASK_TYPES = TASK_NAMES;
 export type TaskType = (typeof TASK_TYPES)[number];
 
-/** Which variants support which tasks (spec §5.4, §8): extract/lego/complete are base-only. */
+const TURBO_TASKS = TASK_TYPES.filter((task) => !BASE_ONLY_TASKS.has(task));
+
+/** Which variants support which tasks (docs/model-rules.md, "Tasks"): extract/lego/complete are base-only. */
 export const TASKS_BY_FAMILY: Readonly<Record<ModelFamily, readonly TaskType[]>> = {
-  turbo: ['text2music', 'cover', 'repaint'],
-  sft: ['text2music', 'cover', 'repaint'],
+  turbo: TURBO_TASKS,
+  sft: TURBO_TASKS,
   base: TASK_TYPES,
 };
 
-export const TRACK_NAMES = [
-  'woodwinds',
-  'brass',
-  'fx',
-  'synth',
-  'strings',
-  'percussion',
-  'keyboard',
-  'guitar',
-  'bass',
-  'drums',
-  'backing_vocals',
-  'vocals',
-] as const;
-export type TrackName = (typeof TRACK_NAMES)[number];
+export { TRACK_NAMES, type TrackName };
 
 export const MIN_LATENT_FRAMES = 128;
-export const DURATION_MIN = 10;
-export const DURATION_MAX = 600;
+export const DURATION_MIN = DURATION_MIN_SECONDS;
+export const DURATION_MAX = DURATION_MAX_SECONDS;
 export const MAX_LATENT_FRAMES = DURATION_MAX * LATENT_RATE; // 15 000
 export const TOKENIZER_POOL = 5;
 
+/** The tasks' instructions: the defaults, and the templates of the tasks that name tracks. */
 export const TASK_INSTRUCTIONS = {
-  text2music: DEFAULT_DIT_INSTRUCTION,
-  repaint: 'Repaint the mask area based on the given conditions:',
-  cover: 'Generate audio semantic tokens based on the given conditions:',
+  ...DEFAULT_INSTRUCTIONS,
   extract: 'Extract the {TRACK_NAME} track from the audio:',
-  extract_default: 'Extract the track from the audio:',
+  extract_default: DEFAULT_INSTRUCTIONS.extract,
   lego: 'Generate the {TRACK_NAME} track based on the audio context:',
-  lego_default: 'Generate the track based on the audio context:',
+  lego_default: DEFAULT_INSTRUCTIONS.lego,
   complete: 'Complete the input track with {TRACK_CLASSES}:',
-  complete_default: 'Complete the input track:',
+  complete_default: DEFAULT_INSTRUCTIONS.complete,
 } as const;
 
 export function checkTaskType(value: string | undefined): TaskType {

@@ -2,26 +2,16 @@
 // are checked and put in item order. Tensor problems are INVALID_ARGUMENT naming the tensor;
 // field semantics are checked by the core (planRequest).
 
-import { isValidSeed, SEED_ALLOWED } from '@acestep/acestep';
+import { isValidSeed, SEED_ALLOWED, TASK_NAMES, taskOfEnumName } from '@acestep/acestep';
 import { type GenerateSpec, TaskType } from '@acestep/proto/dit';
 import { float32View, type Tensor } from '@acestep/runtime';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { DitInputError, DitNumericError } from '../core/errors.ts';
 import { LATENT_CHANNELS } from '../core/latents.ts';
-import { type TaskType as CoreTask, MAX_LATENT_FRAMES } from '../core/tasks.ts';
+import { MAX_LATENT_FRAMES } from '../core/tasks.ts';
 import type { GenerateItem, GenerateRequest } from '../model/pipeline.ts';
 
 export const GENERATE_TENSORS = ['src_latents', 'reference_latents'] as const;
-
-const TASKS: Partial<Record<TaskType, CoreTask>> = {
-  [TaskType.UNSPECIFIED]: 'text2music',
-  [TaskType.TEXT2MUSIC]: 'text2music',
-  [TaskType.COVER]: 'cover',
-  [TaskType.REPAINT]: 'repaint',
-  [TaskType.LEGO]: 'lego',
-  [TaskType.EXTRACT]: 'extract',
-  [TaskType.COMPLETE]: 'complete',
-};
 
 function invalid(message: string): ConnectError {
   return new ConnectError(message, Code.InvalidArgument);
@@ -74,11 +64,11 @@ export function toGenerateRequest(spec: GenerateSpec, tensors: readonly Tensor[]
       );
     }
   }
-  const task = TASKS[spec.taskType];
+  const task = taskOfEnumName(TaskType[spec.taskType]);
   if (task === undefined) {
     throw new DitInputError(
       'task_type',
-      `unknown task type ${spec.taskType} (allowed: ${Object.values(TASKS).join(', ')})`,
+      `unknown task type ${spec.taskType} (allowed: ${TASK_NAMES.join(', ')})`,
     );
   }
   const count = spec.items.length;

@@ -3,6 +3,7 @@
 // when asked, to the caller) as they come out. The gateway never holds a song's PCM: per item a
 // tile being received plus at most the pool's in-flight writes. A failure or cancel aborts every
 // encoder and fails every store write, so no partial object remains.
+import { AUDIO_CHANNELS, HOP_SAMPLES, LATENT_CHANNELS, SAMPLE_RATE } from '@acestep/acestep';
 import type { EncoderPool, OutputFormat, StreamEncoder } from '@acestep/audio';
 import { formatInfo } from '@acestep/audio';
 import type { VaeService } from '@acestep/proto/vae';
@@ -11,10 +12,6 @@ import type { CallOptions, Client } from '@connectrpc/connect';
 import type { ObjectInfo, ResultStore } from '../jobs/index.ts';
 import { vaeDecodeSegments } from './stage-calls.ts';
 
-const HOP = 1920;
-const LATENT_DIM = 64;
-const SAMPLE_RATE = 48_000;
-const CHANNELS = 2;
 /** The reference's silence rule: RMS and peak both at most this. */
 const SILENCE = 1e-5;
 
@@ -58,7 +55,7 @@ export async function decodeToFiles(
   const { extension, mimeType } = formatInfo(format);
   const writers = latents.map(
     (values, itemIndex) =>
-      new ItemWriter(context, itemIndex, (values.length / LATENT_DIM) * HOP, format, {
+      new ItemWriter(context, itemIndex, (values.length / LATENT_CHANNELS) * HOP_SAMPLES, format, {
         filename: `item-${itemIndex}.${extension}`,
         contentType: mimeType,
         onAudio: onAudio && ((offset, data) => onAudio({ itemIndex, offset, data, mimeType })),
@@ -120,7 +117,7 @@ class ItemWriter {
     this.#stored = this.#context.store.putObject(this.#bytes, { filename, contentType });
     this.#stored.catch(() => {}); // awaited in finish()/fail()
     this.#encoder = await this.#context.encoders.open(
-      { format: this.#format, sampleRate: SAMPLE_RATE, channels: CHANNELS, frames: this.#samples },
+      { format: this.#format, sampleRate: SAMPLE_RATE, channels: AUDIO_CHANNELS, frames: this.#samples },
       (data) => {
         this.#bytes.push(data);
         this.#options.onAudio?.(this.#offset, data);
@@ -132,7 +129,7 @@ class ItemWriter {
   /** Takes the next [2, n] segment; segments of an item must arrive in order. */
   async write(segment: Tensor): Promise<void> {
     const n = segment.shape[1] ?? 0;
-    if (segment.shape[0] !== CHANNELS || (segment.offset ?? 0) !== this.#received)
+    if (segment.shape[0] !== AUDIO_CHANNELS || (segment.offset ?? 0) !== this.#received)
       throw new Error(
         `VAE segment of item ${this.#itemIndex} at sample ${segment.offset} with shape [${segment.shape}] does not continue at ${this.#received}`,
       );
@@ -147,7 +144,7 @@ class ItemWriter {
     await this.#encoder!.end();
     this.#bytes.end();
     const info = await this.#stored!;
-    const rms = Math.sqrt(this.#sumSquares / Math.max(1, CHANNELS * this.#samples));
+    const rms = Math.sqrt(this.#sumSquares / Math.max(1, AUDIO_CHANNELS * this.#samples));
     return { info, samples: this.#samples, rms, silent: rms <= SILENCE && this.#peak <= SILENCE };
   }
 

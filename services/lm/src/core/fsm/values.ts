@@ -1,4 +1,14 @@
-/** The values the constrained decoder may write (spec §4.3, official constants.py). */
+/** The values the constrained decoder may write (docs/model-rules.md, "Vocabulary"). */
+import {
+  BPM_MAX as ACESTEP_BPM_MAX,
+  BPM_MIN as ACESTEP_BPM_MIN,
+  DURATION_MAX_SECONDS,
+  DURATION_MIN_SECONDS,
+  KEY_SCALES,
+  lmTimeSignature,
+  TIME_SIGNATURES,
+  VOCAL_LANGUAGES,
+} from '@acestep/acestep';
 
 export const FIELD_ORDER = [
   'bpm',
@@ -11,76 +21,20 @@ export const FIELD_ORDER = [
 ] as const;
 export type FieldName = (typeof FIELD_ORDER)[number];
 
-export const BPM_MIN = 30;
-export const BPM_MAX = 300;
-export const DURATION_MIN = 10;
-/** Default max duration: the "unlimited" GPU tier (spec §8.5); the service may lower it per tier. */
-export const DURATION_MAX = 600;
-export const VALID_TIME_SIGNATURES = ['2', '3', '4', '6'] as const;
-
-const NOTES = ['A', 'B', 'C', 'D', 'E', 'F', 'G'] as const;
-const ACCIDENTALS = ['', '#', 'b', '♯', '♭'] as const;
-const MODES = ['major', 'minor'] as const;
+// The value lists and ranges are the model's vocabulary (@acestep/acestep); the LM writes the
+// time signature as its numerator only ("6" for 6/8).
+export const BPM_MIN = ACESTEP_BPM_MIN;
+export const BPM_MAX = ACESTEP_BPM_MAX;
+export const DURATION_MIN = DURATION_MIN_SECONDS;
+/** Default max duration (the longest song); the service may lower it per tier. */
+export const DURATION_MAX = DURATION_MAX_SECONDS;
+export const VALID_TIME_SIGNATURES: readonly string[] = TIME_SIGNATURES.map(lmTimeSignature);
 
 /** 70 keyscales: note × accidental × mode, e.g. `F# minor`, `B♭ major`. */
-export const VALID_KEYSCALES: readonly string[] = NOTES.flatMap((n) =>
-  ACCIDENTALS.flatMap((a) => MODES.map((m) => `${n}${a} ${m}`)),
-);
+export const VALID_KEYSCALES: readonly string[] = KEY_SCALES;
 
-/** The 51 language codes of official `constants.VALID_LANGUAGES`. */
-export const VALID_LANGUAGES = [
-  'ar',
-  'az',
-  'bg',
-  'bn',
-  'ca',
-  'cs',
-  'da',
-  'de',
-  'el',
-  'en',
-  'es',
-  'fa',
-  'fi',
-  'fr',
-  'he',
-  'hi',
-  'hr',
-  'ht',
-  'hu',
-  'id',
-  'is',
-  'it',
-  'ja',
-  'ko',
-  'la',
-  'lt',
-  'ms',
-  'ne',
-  'nl',
-  'no',
-  'pa',
-  'pl',
-  'pt',
-  'ro',
-  'ru',
-  'sa',
-  'sk',
-  'sr',
-  'sv',
-  'sw',
-  'ta',
-  'te',
-  'th',
-  'tl',
-  'tr',
-  'uk',
-  'ur',
-  'vi',
-  'yue',
-  'zh',
-  'unknown',
-] as const;
+/** The 51 language codes the LM may write ("unknown" included). */
+export const VALID_LANGUAGES: readonly string[] = VOCAL_LANGUAGES;
 
 export function integerStrings(min: number, max: number): string[] {
   return Array.from({ length: max - min + 1 }, (_, i) => String(min + i));
