@@ -27,8 +27,49 @@ export const TASK_INSTRUCTIONS: Readonly<Record<TaskName, string>> = {
   complete: 'Complete the input track:',
 };
 
+/**
+ * The task a contract's TaskType value names, read from the enum value's name:
+ * every contract spells the tasks as upper-case enum names (TEXT2MUSIC, COVER,
+ * ...), and UNSPECIFIED means the default, text2music. Undefined for a value
+ * that names no task (a number from a newer client).
+ */
+export function taskOfEnumName(name: string | undefined): TaskName | undefined {
+  if (name === 'UNSPECIFIED') return 'text2music';
+  return TASK_NAMES.find((task) => task.toUpperCase() === name);
+}
+
+/** The enum name every contract gives `task` ("text2music" → "TEXT2MUSIC"). */
+export function taskEnumName(task: TaskName): Uppercase<TaskName> {
+  return task.toUpperCase() as Uppercase<TaskName>;
+}
+
+/** The stems lego, extract and complete name in their instructions (lower case; upper-cased in the prompt). */
+export const TRACK_NAMES = [
+  'woodwinds',
+  'brass',
+  'fx',
+  'synth',
+  'strings',
+  'percussion',
+  'keyboard',
+  'guitar',
+  'bass',
+  'drums',
+  'backing_vocals',
+  'vocals',
+] as const;
+export type TrackName = (typeof TRACK_NAMES)[number];
+
 export const AUDIO_FORMATS = ['mp3', 'wav', 'flac'] as const;
 export type AudioFormatName = (typeof AUDIO_FORMATS)[number];
+/** The output format when a request leaves it unspecified. */
+export const DEFAULT_AUDIO_FORMAT: AudioFormatName = 'mp3';
+
+/** The format an AudioFormat enum name names (UNSPECIFIED → mp3), or undefined. */
+export function formatOfEnumName(name: string | undefined): AudioFormatName | undefined {
+  if (name === 'UNSPECIFIED') return DEFAULT_AUDIO_FORMAT;
+  return AUDIO_FORMATS.find((format) => format.toUpperCase() === name);
+}
 
 export const DIT_VARIANTS = ['turbo', 'base', 'sft'] as const;
 export type DitVariant = (typeof DIT_VARIANTS)[number];

@@ -2,6 +2,9 @@
 // (snake_case), with the default it has when left unset (the proto comments of
 // proto/acestep/v1/generation.proto, in the user's words). Boolean fields are
 // switches (--use_llm_thinking, --no-use_cot_caption); the others take a value.
+// Numeric fields take their default and range from the parameter table of
+// @acestep/acestep, so --help says what the gateway enforces.
+import { defaultText, PARAMETERS, type ParameterName, rangeText } from '@acestep/acestep';
 import { GenerationConfigSchema } from '@acestep/proto/gateway';
 import type { OptionSpec } from './args.ts';
 
@@ -13,16 +16,16 @@ const FIELD_HELP: Record<string, { default: string; value?: string; describe: st
     value: 'TEXT',
     describe: 'lyrics with section tags ([verse], [chorus]); "[Instrumental]"',
   },
-  bpm: { default: 'auto', value: 'N', describe: 'beats per minute, 30..300' },
+  bpm: { default: 'auto', value: 'N', describe: 'beats per minute' },
   key_scale: { default: 'auto', value: 'KEY', describe: 'musical key, e.g. "C Major", "F# minor"' },
   time_signature: { default: 'auto', value: 'SIG', describe: '2/4, 3/4, 4/4 or 6/8' },
   vocal_language: { default: 'unknown', value: 'LANG', describe: 'ISO 639-1 code or "unknown"' },
-  audio_duration: { default: 'auto', value: 'SECONDS', describe: 'length in seconds, 10..600' },
-  inference_steps: { default: '8', value: 'N', describe: 'denoising steps (turbo 1..8, base/sft 1..200)' },
-  guidance_scale: { default: '7.0', value: 'X', describe: 'CFG scale 1..15 (base/sft only)' },
+  audio_duration: { default: 'auto', value: 'SECONDS', describe: 'length in seconds' },
+  inference_steps: { default: '8', value: 'N', describe: 'denoising steps (turbo always runs 8)' },
+  guidance_scale: { default: '7.0', value: 'X', describe: 'CFG scale (base/sft only)' },
   use_random_seed: { default: 'true', describe: 'random seed per item (--no-use_random_seed to use --seed)' },
   seed: { default: '-1', value: 'N', describe: 'seed when use_random_seed is false; -1 = random' },
-  batch_size: { default: '1', value: 'N', describe: 'items generated, 1..8' },
+  batch_size: { default: '1', value: 'N', describe: 'items generated' },
   use_adg: { default: 'false', describe: 'adaptive dual guidance (base model only)' },
   cfg_interval_start: { default: '0.0', value: 'X', describe: 'fraction of the schedule where CFG starts' },
   cfg_interval_end: { default: '1.0', value: 'X', describe: 'fraction of the schedule where CFG ends' },
@@ -41,23 +44,23 @@ const FIELD_HELP: Record<string, { default: string; value?: string; describe: st
   audio_code_string: { default: '', value: 'CODES', describe: 'pre-extracted 5 Hz audio codes' },
   repainting_start: { default: '0.0', value: 'SECONDS', describe: 'start of the repainted range' },
   repainting_end: { default: '-1 (end)', value: 'SECONDS', describe: 'end of the repainted range' },
-  audio_cover_strength: { default: '1.0', value: 'X', describe: 'influence of the source audio, 0..1' },
+  audio_cover_strength: { default: '1.0', value: 'X', describe: 'influence of the source audio' },
   repaint_injection_ratio: {
     default: '0.5',
     value: 'X',
-    describe: 'repaint/lego: share of the steps after which the source is re-injected, 0..1',
+    describe: 'repaint/lego: share of the steps after which the source is re-injected',
   },
   repaint_crossfade_frames: {
     default: '10',
     value: 'N',
-    describe: 'repaint/lego: latent frames (25/s) crossfaded at each edge of the range, 0..250',
+    describe: 'repaint/lego: latent frames (25/s) crossfaded at each edge of the range',
   },
   instruction: { default: "the task's", value: 'TEXT', describe: 'task instruction' },
   use_llm_thinking: { default: 'false', describe: 'run the 5 Hz LM (metadata and/or audio codes)' },
-  lm_temperature: { default: '0.85', value: 'X', describe: 'LM temperature 0..2' },
-  lm_cfg_scale: { default: '2.0', value: 'X', describe: 'LM CFG scale 1..5' },
+  lm_temperature: { default: '0.85', value: 'X', describe: 'LM temperature' },
+  lm_cfg_scale: { default: '2.0', value: 'X', describe: 'LM CFG scale' },
   lm_top_k: { default: '0 (off)', value: 'N', describe: 'LM top-k' },
-  lm_top_p: { default: '0.9', value: 'X', describe: 'LM top-p; 1.0 = off' },
+  lm_top_p: { default: '0.9', value: 'X', describe: 'LM top-p' },
   lm_negative_prompt: { default: 'NO USER INPUT', value: 'TEXT', describe: 'LM negative prompt' },
   use_cot_metas: { default: 'true', describe: 'LM writes the metadata' },
   use_cot_caption: { default: 'true', describe: 'LM rewrites the caption' },
@@ -65,7 +68,11 @@ const FIELD_HELP: Record<string, { default: string; value?: string; describe: st
   is_format_caption: { default: 'false', describe: 'caption is already formatted' },
   constrained_decoding_debug: { default: 'false', describe: 'log constrained-decoding decisions' },
   allow_lm_batch: { default: 'false', describe: 'batch the LM code generation' },
-  lm_batch_chunk_size: { default: '4', value: 'N', describe: 'sequences per LM call, 1..8' },
+  lm_batch_chunk_size: {
+    default: '4',
+    value: 'N',
+    describe: "sequences per LM call (at most the LM's --max-batch)",
+  },
 };
 
 const BOOL_SCALAR = 8;
@@ -86,10 +93,11 @@ export function configOptions(): Record<string, OptionSpec> {
       describe: field.name,
     };
     const isBool = field.fieldKind === 'scalar' && field.scalar === BOOL_SCALAR;
+    const numeric = field.name in PARAMETERS ? (field.name as ParameterName) : undefined;
     options[field.name] = {
       type: isBool ? 'boolean' : 'string',
-      describe: help.describe,
-      default: help.default,
+      describe: numeric ? `${help.describe}, ${rangeText(numeric)}` : help.describe,
+      default: numeric ? defaultText(numeric) : help.default,
       ...(help.value ? { value: help.value } : {}),
     };
   }

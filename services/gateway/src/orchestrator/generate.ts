@@ -4,7 +4,7 @@
 // Every step reports progress; every stage call goes through its Stage (attempts, deadline,
 // request/job ids, errors) with the caller's signal, so a cancel reaches the stage doing the work.
 
-import { resolveSeeds } from '@acestep/acestep';
+import { HOP_SAMPLES, LATENT_CHANNELS, LATENT_FRAMES_PER_SECOND, resolveSeeds } from '@acestep/acestep';
 import {
   type AudioLimits,
   decodeAudioOffThread,
@@ -12,7 +12,6 @@ import {
   formatFromSpec,
   isAudioInputError,
 } from '@acestep/audio';
-import { TaskType as DitTaskType } from '@acestep/proto/dit';
 import type { GenerationConfig, GenerationResult, Progress } from '@acestep/proto/gateway';
 import { ProgressSchema, Stage as ProgressStage } from '@acestep/proto/gateway';
 import { type Logger, StatusError } from '@acestep/runtime';
@@ -39,9 +38,7 @@ import {
   vaeEncode,
 } from './stage-calls.ts';
 import type { Stages } from './stages.ts';
-
-const HOP = 1920;
-const FRAMES_PER_SECOND = 25;
+import { ditTaskType } from './vocab.ts';
 
 export interface GenerateContext {
   stages: Stages;
@@ -52,15 +49,6 @@ export interface GenerateContext {
   /** Where output files are encoded, off the event loop (one stream per item). */
   encoders: EncoderPool;
 }
-
-const DIT_TASKS: Record<ResolvedConfig['taskType'], DitTaskType> = {
-  text2music: DitTaskType.TEXT2MUSIC,
-  cover: DitTaskType.COVER,
-  repaint: DitTaskType.REPAINT,
-  lego: DitTaskType.LEGO,
-  extract: DitTaskType.EXTRACT,
-  complete: DitTaskType.COMPLETE,
-};
 
 /** Reports one progress event. */
 export type ReportProgress = (
@@ -255,7 +243,7 @@ async function runDit(
     return { conditioning, codes, seed: item.seed };
   });
   const spec = {
-    taskType: DIT_TASKS[plan.dit.task],
+    taskType: ditTaskType(plan.dit.task),
     instruction: plan.dit.instruction,
     durationSeconds: targetSeconds(plan, items, sources.src),
     inferenceSteps: plan.dit.inferenceSteps,
@@ -331,7 +319,7 @@ function targetSeconds(
     case 'estimate':
       return d.seconds;
     case 'source-audio':
-      return srcLatents ? srcLatents.length / 64 / FRAMES_PER_SECOND : 30;
+      return srcLatents ? srcLatents.length / LATENT_CHANNELS / LATENT_FRAMES_PER_SECOND : 30;
     case 'lm-codes': {
       const longest = Math.max(0, ...items.map((i) => i.codes.length));
       if (longest > 0) return longest / 5;
@@ -349,10 +337,10 @@ async function readAudio(context: GenerateContext, ref: AudioRef): Promise<Float
       : error;
   });
   const samples = pcm.channels[0]!.length;
-  if (samples < HOP)
+  if (samples < HOP_SAMPLES)
     throw new StatusError(
       'INVALID_ARGUMENT',
-      `input audio is shorter than one latent frame (${HOP} samples at 48 kHz)`,
+      `input audio is shorter than one latent frame (${HOP_SAMPLES} samples at 48 kHz)`,
     );
   const planar = new Float32Array(2 * samples);
   planar.set(pcm.channels[0]!, 0);

@@ -1,7 +1,7 @@
 // The last step of a generation: the stages' hand-offs → the public GenerationResult (files,
 // the official texts, timings). No I/O.
 
-import { formatSeedValue } from '@acestep/acestep';
+import { formatSeedValue, SAMPLE_RATE } from '@acestep/acestep';
 import {
   AudioFileSchema,
   type GenerationResult,
@@ -13,8 +13,6 @@ import { create } from '@bufbuild/protobuf';
 import { objectUrl } from '../object-url.ts';
 import type { DitOutcome, LmOutcome, Planned, SourceLatents, StoredOutcome } from './generate.ts';
 import { buildGenerationInfo, buildStatusMessage, type LmMetadataView, type StageTimesMs } from './index.ts';
-
-const SAMPLE_RATE = 48_000;
 
 export interface ResultInput extends Planned {
   sources: SourceLatents;

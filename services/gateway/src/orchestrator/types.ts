@@ -12,6 +12,10 @@ export interface Deployment {
     /** Longest audio this deployment generates (≤ 600 s, the model's limit). */
     maxDurationSeconds: number;
   };
+  /** The DiT's default steps (its manifest, reported in its Info); unset = the variant's default. */
+  defaultInferenceSteps?: number;
+  /** Sequences one LM call may take (the LM's --max-batch, from its Info); unset = no limit known. */
+  lmMaxBatch?: number;
   /** Whether an LM stage is deployed; unset = true. */
   lmAvailable?: boolean;
 }

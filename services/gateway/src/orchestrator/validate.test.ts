@@ -213,7 +213,12 @@ describe('resolveConfig ranges', () => {
       [{ lmCfgScale: 0.99 }, { lmCfgScale: 5.01 }],
       'from 1 to 5',
     ],
-    ['lm_top_k', [{ lmTopK: 0 }, { lmTopK: 100 }], [{ lmTopK: -1 }], 'an integer ≥ 0'],
+    [
+      'lm_top_k',
+      [{ lmTopK: 0 }, { lmTopK: 100 }, { lmTopK: 1000 }],
+      [{ lmTopK: -1 }, { lmTopK: 1001 }, { lmTopK: 2 ** 31 - 1 }],
+      'an integer from 0 to 1000 (0 = off)',
+    ],
     ['lm_top_p', [{ lmTopP: 0 }, { lmTopP: 1 }], [{ lmTopP: -0.01 }, { lmTopP: 1.01 }], 'from 0 to 1'],
     [
       'lm_batch_chunk_size',
@@ -221,7 +226,12 @@ describe('resolveConfig ranges', () => {
       [{ lmBatchChunkSize: 0 }, { lmBatchChunkSize: 9 }],
       'from 1 to 8',
     ],
-    ['repainting_start', [{ repaintingStart: 0 }], [{ repaintingStart: -0.01 }], 'seconds ≥ 0'],
+    [
+      'repainting_start',
+      [{ repaintingStart: 0 }, { repaintingStart: 600 }],
+      [{ repaintingStart: -0.01 }, { repaintingStart: 600.01 }],
+      'a number from 0 to 600',
+    ],
     [
       'repainting_end',
       [
@@ -477,7 +487,7 @@ describe('resolveConfig collects every problem', () => {
       'bpm: 10 is not allowed; allowed: an integer from 30 to 300; ' +
         'guidance_scale: 20 is not allowed; allowed: a number from 1 to 15; ' +
         'batch_size: 0 is not allowed; allowed: an integer from 1 to 8; ' +
-        'lm_top_p: 2 is not allowed; allowed: a number from 0 to 1',
+        'lm_top_p: 2 is not allowed; allowed: a number from 0 to 1 (1 = off)',
     );
   });
 
@@ -495,6 +505,37 @@ describe('resolveConfig collects every problem', () => {
     );
     assert.equal(error.code, 'INVALID_ARGUMENT');
     assert.equal(error.field, 'bpm');
+  });
+});
+
+describe('resolveConfig per-variant defaults and stage limits', () => {
+  it("inference_steps unset: 8 on turbo, 32 on base and sft, or the DiT manifest's default", () => {
+    assert.equal(resolve({}).inferenceSteps, 8);
+    assert.equal(resolve({}, base).inferenceSteps, 32);
+    assert.equal(resolve({}, sft).inferenceSteps, 32);
+    assert.equal(resolve({}, { ...base, defaultInferenceSteps: 50 }).inferenceSteps, 50);
+    assert.equal(resolve({ inferenceSteps: 8 }, base).inferenceSteps, 8);
+    assert.deepEqual(resolve({}, base).notes, []);
+  });
+
+  it('turbo runs its fixed 8 steps whatever is asked, and says so', () => {
+    const four = resolve({ inferenceSteps: 4 });
+    assert.equal(four.inferenceSteps, 8);
+    assert.deepEqual(four.notes, ['inference_steps 4 runs as 8: the turbo DiT has a fixed 8-step schedule']);
+    assert.deepEqual(resolve({ inferenceSteps: 8 }).notes, []);
+  });
+
+  it("lm_batch_chunk_size above the LM's --max-batch runs as the LM's limit", () => {
+    const lm2: Deployment = { ...turbo, lmMaxBatch: 2 };
+    const asked = resolve({ lmBatchChunkSize: 8, allowLmBatch: true, batchSize: 5 }, lm2);
+    assert.equal(asked.lmBatchChunkSize, 2);
+    assert.deepEqual(asked.notes, [
+      'lm_batch_chunk_size 8 runs as 2: the LM takes at most 2 sequences per call',
+    ]);
+    assert.equal(resolve({ lmBatchChunkSize: 2 }, lm2).lmBatchChunkSize, 2);
+    assert.equal(resolve({ lmBatchChunkSize: 8 }, turbo).lmBatchChunkSize, 8);
+    // The table's range still holds: 9 is refused whatever the LM takes.
+    assertRejected({ lmBatchChunkSize: 9 }, 'lm_batch_chunk_size', 'from 1 to 8', lm2);
   });
 });
 

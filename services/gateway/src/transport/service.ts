@@ -37,7 +37,7 @@ import type { Counter } from 'prom-client';
 import type { GatewayConfig } from '../config.ts';
 import { createJobService, type JobService } from '../jobs/index.ts';
 import { checkConfig, type GenerateContext, runGeneration } from '../orchestrator/generate.ts';
-import type { Deployment } from '../orchestrator/index.ts';
+import { type Deployment, deploymentFromInfo } from '../orchestrator/index.ts';
 import {
   closeStages,
   connectStages,
@@ -80,18 +80,17 @@ function deploymentSource(context: ServiceContext<GatewayConfig>, stages: Stages
   let cached: { at: number; value: Deployment } | undefined;
   return async () => {
     if (cached && Date.now() - cached.at < DEPLOYMENT_TTL_MS) return cached.value;
-    const { info } = await stages.dit.call((dit, call) => dit.info({}, call), { timeoutMs: INFO_TIMEOUT_MS });
-    // The DiT reports its official variant name (turbo-shift3, xl-base, …) and its family.
-    const family = info?.model?.constants?.family ?? info?.model?.variant;
-    const value: Deployment = {
-      ditVariant: family === 'base' || family === 'sft' ? family : 'turbo',
-      maxBatch: Math.min(8, info?.limits?.maxBatchSize || 8),
-      limits: {
-        maxCaptionChars: context.config.maxCaptionChars,
-        maxLyricsChars: context.config.maxLyricsChars,
-        maxDurationSeconds: 600,
-      },
-    };
+    const [dit, lm] = await Promise.all([
+      stages.dit.call((client, call) => client.info({}, call), { timeoutMs: INFO_TIMEOUT_MS }),
+      // Without an answer from the LM the gateway knows no LM limit; generation does not need one.
+      stages.lm
+        .call((client, call) => client.info({}, call), { timeoutMs: INFO_TIMEOUT_MS })
+        .catch(() => undefined),
+    ]);
+    const value = deploymentFromInfo(dit.info, lm?.info, {
+      maxCaptionChars: context.config.maxCaptionChars,
+      maxLyricsChars: context.config.maxLyricsChars,
+    });
     cached = { at: Date.now(), value };
     return value;
   };

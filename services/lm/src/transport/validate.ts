@@ -1,7 +1,15 @@
 // Checks of LM requests before any work is admitted. Every error is INVALID_ARGUMENT naming the
 // field (`sequences[2].user_metadata.bpm`) and what is allowed. Proto3 scalars cannot say "unset",
 // so a 0 sampling value means the default (see README).
-import { isValidSeed, SEED_ALLOWED, useSeed } from '@acestep/acestep';
+import {
+  AUDIO_CODE_COUNT,
+  isValidSeed,
+  MAX_AUDIO_CODES,
+  PARAMETERS,
+  type ParameterName,
+  SEED_ALLOWED,
+  useSeed,
+} from '@acestep/acestep';
 import type {
   CreateSampleRequest,
   FormatSampleRequest,
@@ -29,8 +37,7 @@ import type { CreateJob, FormatJob, GenerateJob, UnderstandJob } from '../model/
 export const DEFAULT_CODES_CHUNK = 16;
 export const MAX_CODES_CHUNK = 256;
 /** Understand takes at most the codes of the longest song (600 s at 5 Hz). */
-export const MAX_UNDERSTAND_CODES = DURATION_MAX * 5;
-const AUDIO_CODE_COUNT = 64000;
+export const MAX_UNDERSTAND_CODES = MAX_AUDIO_CODES;
 
 function invalid(message: string): ConnectError {
   return new ConnectError(message, Code.InvalidArgument);
@@ -38,6 +45,11 @@ function invalid(message: string): ConnectError {
 
 function inRange(field: string, value: number, lo: number, hi: number, note = ''): void {
   if (!(value >= lo && value <= hi)) throw invalid(`${field} must be in ${lo}..${hi}${note}, got ${value}`);
+}
+
+/** A sampling value against the range of its public field in the parameter table (lm_top_k, ...). */
+function inTable(field: string, name: ParameterName, value: number, note: string): void {
+  inRange(field, value, PARAMETERS[name].min, PARAMETERS[name].max, note);
 }
 
 function oneOf(field: string, value: string, allowed: readonly string[], describe: string): void {
@@ -52,12 +64,18 @@ export function validateSampling(
   const d = DEFAULT_DECODE_PARAMS;
   if (!s) return { params: { ...d, cfgScale: cfgDefault }, negativePrompt: DEFAULT_LM_NEGATIVE_PROMPT };
   const topP = s.topP ?? d.topP!;
-  inRange('sampling.top_p', topP, 0, 1, ' (unset = 0.9; 1 disables top-p, 0 keeps only the top token)');
+  inTable('sampling.top_p', 'lm_top_p', topP, ' (unset = 0.9; 1 disables top-p, 0 keeps only the top token)');
   // top_p 0 keeps only the most likely token: greedy decoding.
   const temperature = topP === 0 ? 0 : (s.temperature ?? d.temperature);
-  inRange('sampling.temperature', s.temperature ?? d.temperature, 0, 2, ' (unset = 0.85; 0 = greedy)');
+  inTable(
+    'sampling.temperature',
+    'lm_temperature',
+    s.temperature ?? d.temperature,
+    ' (unset = 0.85; 0 = greedy)',
+  );
   const cfgScale = s.cfgScale ?? cfgDefault;
-  inRange('sampling.cfg_scale', cfgScale, 1, 5, ` (unset = ${cfgDefault}; 1 disables CFG)`);
+  inTable('sampling.cfg_scale', 'lm_cfg_scale', cfgScale, ` (unset = ${cfgDefault}; 1 disables CFG)`);
+  inTable('sampling.top_k', 'lm_top_k', s.topK, ' (0 disables top-k)');
   const repetitionPenalty = s.repetitionPenalty ?? 1;
   if (!(repetitionPenalty > 0 && Number.isFinite(repetitionPenalty))) {
     throw invalid(`sampling.repetition_penalty must be > 0 (unset = 1.0, off), got ${repetitionPenalty}`);
@@ -149,7 +167,7 @@ export function validateGenerate(req: GenerateRequest, maxBatch: number): Genera
 export function validateUnderstand(req: UnderstandAudioRequest): UnderstandJob {
   if (req.audioCodes.length > MAX_UNDERSTAND_CODES) {
     throw invalid(
-      `audio_codes may hold at most ${MAX_UNDERSTAND_CODES} codes (600 s at 5 Hz), got ${req.audioCodes.length}`,
+      `audio_codes may hold at most ${MAX_UNDERSTAND_CODES} codes (the longest song at 5 Hz), got ${req.audioCodes.length}`,
     );
   }
   const bad = req.audioCodes.findIndex((c) => c < 0 || c >= AUDIO_CODE_COUNT);
