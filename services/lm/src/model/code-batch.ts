@@ -5,15 +5,8 @@
 // that end, or whose request is cancelled, leave before the next call.
 import { codeLimit, type DecodeParams, type Rng } from '../core/index.ts';
 import { f32, i64, KvCache, leftPad } from './graphs.ts';
-import {
-  type BatchContext,
-  checkLength,
-  Group,
-  type JobHandle,
-  type Member,
-  type PromptRows,
-  sharedRun,
-} from './members.ts';
+import { checkLength, Group, type JobHandle, type Member, type PromptRows, sharedRun } from './members.ts';
+import { RunningBatch } from './running-batch.ts';
 
 /** Codes one loop call may write per pair at most (the `codes_chunk_size` bound). */
 export const MAX_STEPS_PER_CALL = 256;
@@ -47,40 +40,14 @@ interface CodeMember extends Member {
   pair: number;
 }
 
-export class CodeBatch {
-  readonly #ctx: BatchContext;
-  #cache: KvCache | undefined;
-  #members: CodeMember[] = [];
-  readonly waiting: CodeMember[] = [];
-  readonly #generated = new Map<Group, number>();
-
-  constructor(ctx: BatchContext) {
-    this.#ctx = ctx;
-  }
-
-  get members(): readonly Member[] {
-    return this.#members;
-  }
-
-  get rows(): number {
-    return this.#cache?.batch ?? 0;
-  }
-
-  get kvBytes(): number {
-    return this.#cache?.bytes ?? 0;
-  }
-
-  get hasWork(): boolean {
-    return this.#members.length > 0 || this.waiting.length > 0;
-  }
-
+export class CodeBatch extends RunningBatch<CodeMember> {
   submit(
     job: JobHandle,
     prompts: readonly PromptRows[],
     rngs: readonly Rng[],
     options: CodesOptions,
   ): { group: Group; members: CodeMember[] } {
-    const { lm } = this.#ctx;
+    const { lm } = this.ctx;
     const group = new Group(job, prompts.length);
     const chunk = Math.max(1, Math.min(MAX_STEPS_PER_CALL, options.stepsPerCall));
     const members = prompts.map((p, index): CodeMember => {
@@ -111,24 +78,24 @@ export class CodeBatch {
         left: false,
       };
     });
-    this.#generated.set(group, 0);
+    this.progress.set(group, 0);
     return { group, members };
   }
 
   /** Prefills every newcomer's prompt but its last token in one call and merges them in. */
   async join(newcomers: CodeMember[]): Promise<void> {
     if (newcomers.length === 0) return;
-    const { lm } = this.#ctx;
+    const { lm } = this.ctx;
     const m = newcomers.length;
     const rows = [...newcomers.map((c) => c.cond), ...newcomers.map((c) => c.uncond)].map((r) =>
       r.slice(0, -1),
     );
     const pre = new KvCache(lm, rows.length, 1);
     const { ids, mask, width } = leftPad(rows, lm.padTokenId);
-    this.#ctx.runner.mark();
+    this.ctx.runner.mark();
     const out = await sharedRun(
-      this.#ctx,
-      this.#ctx.decode,
+      this.ctx,
+      this.ctx.decode,
       'prefill',
       {
         input_ids: i64(ids, [rows.length, width]),
@@ -141,14 +108,14 @@ export class CodeBatch {
     newcomers.forEach((c, i) => {
       c.pair = -1 - i; // marks a fresh pair: its rows are i and m + i of `pre`
     });
-    this.#regroup([...this.#members, ...newcomers], pre, m);
+    this.regroup([...this.running, ...newcomers], pre, m);
   }
 
   /** Rebuilds the cache with the members still in, conds first then unconds (the loop's layout). */
-  #regroup(members: CodeMember[], fresh?: KvCache, freshPairs = 0): void {
-    const old = this.#cache;
+  protected override regroup(members: CodeMember[], fresh?: KvCache, freshPairs = 0): void {
+    const old = this.cache;
     const kept = members.filter((c) => !c.left);
-    const n = this.#cache ? this.#cache.batch / 2 : 0;
+    const n = this.cache ? this.cache.batch / 2 : 0;
     const ref = (c: CodeMember, half: 0 | 1) =>
       c.pair >= 0
         ? { cache: old!, row: c.pair + half * n }
@@ -157,37 +124,24 @@ export class CodeBatch {
     kept.forEach((c, i) => {
       c.pair = i;
     });
-    this.#members = kept;
+    this.running = kept;
     const capacity = Math.max(0, ...kept.map((c) => c.reserve));
-    this.#cache = kept.length > 0 ? KvCache.regroup(this.#ctx.lm, refs, capacity) : undefined;
-  }
-
-  dropCancelled(onCancelled: (group: Group) => void): void {
-    let changed = false;
-    for (const c of this.#members) {
-      if (c.group.cancelled || c.group.settled) {
-        c.left = true;
-        changed = true;
-        if (!c.group.settled) onCancelled(c.group);
-        this.#generated.delete(c.group);
-      }
-    }
-    if (changed) this.#regroup(this.#members);
+    this.cache = kept.length > 0 ? KvCache.regroup(this.ctx.lm, refs, capacity) : undefined;
   }
 
   /** One lm_decode_loop call of K steps for every pair in the batch. */
   async step(): Promise<void> {
-    const { lm } = this.#ctx;
-    this.#ctx.runner.mark();
-    const members = this.#members;
+    const { lm } = this.ctx;
+    this.ctx.runner.mark();
+    const members = this.running;
     const n = members.length;
     const remaining = members.map((c) => c.limit - c.codes.length);
     const steps = Math.max(
       1,
       Math.min(...members.map((c) => c.options.stepsPerCall), Math.max(...remaining)),
     );
-    if (this.#cache!.positions + steps > this.#cache!.capacity) this.#regroup(members);
-    const cache = this.#cache!;
+    if (this.cache!.positions + steps > this.cache!.capacity) this.regroup(members);
+    const cache = this.cache!;
     const rand = new Float32Array(steps * n);
     const cfg = new Float32Array(n);
     const temperature = new Float32Array(n);
@@ -208,8 +162,8 @@ export class CodeBatch {
       input[i] = BigInt(c.input);
     }
     const out = await sharedRun(
-      this.#ctx,
-      this.#ctx.loop,
+      this.ctx,
+      this.ctx.loop,
       'audio_codes',
       {
         input_ids: i64(input, [n]),
@@ -245,18 +199,18 @@ export class CodeBatch {
         c.options.onCodes(c.index, fresh, c.codes.length);
         c.codes.push(...fresh);
         c.group.job.traffic.audio_codes.tokens += fresh.length;
-        this.#ctx.runner.traffic.audio_codes.tokens += fresh.length;
-        this.#generated.set(c.group, (this.#generated.get(c.group) ?? 0) + fresh.length);
+        this.ctx.runner.traffic.audio_codes.tokens += fresh.length;
+        this.progress.set(c.group, (this.progress.get(c.group) ?? 0) + fresh.length);
       }
       if (ended || c.codes.length >= c.limit) c.left = true;
     }
     for (const group of new Set(members.map((c) => c.group))) {
-      members.find((c) => c.group === group)?.options.onProgress?.(this.#generated.get(group) ?? 0);
+      members.find((c) => c.group === group)?.options.onProgress?.(this.progress.get(group) ?? 0);
     }
     for (const c of members) {
       if (c.left) c.group.done(c.index, c.codes);
-      if (c.group.settled) this.#generated.delete(c.group);
+      if (c.group.settled) this.progress.delete(c.group);
     }
-    if (members.some((c) => c.left)) this.#regroup(members);
+    if (members.some((c) => c.left)) this.regroup(members);
   }
 }

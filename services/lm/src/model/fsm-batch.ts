@@ -27,6 +27,7 @@ import {
   type PromptRows,
   sharedRun,
 } from './members.ts';
+import { RunningBatch } from './running-batch.ts';
 
 /** Forced tokens fed in one lm_decode call at most (user values and field names are short). */
 export const MAX_FORCED_RUN = 32;
@@ -70,37 +71,15 @@ interface FsmMember extends Member {
   segment: number[];
 }
 
-export class FsmBatch {
-  readonly #ctx: BatchContext;
-  #cache: KvCache | undefined;
-  #members: FsmMember[] = [];
-  readonly waiting: FsmMember[] = [];
-  /** Step counter per group (progress events). */
-  readonly #steps = new Map<Group, number>();
+export class FsmBatch extends RunningBatch<FsmMember> {
   readonly #sampler: HeadSampler;
   /** The last call's row-graph feeds and, once a sequence needed them, its full logits. */
   #lastFeeds: Record<string, ort.Tensor> | undefined;
   #fullRows: Float32Array | undefined;
 
   constructor(ctx: BatchContext) {
-    this.#ctx = ctx;
+    super(ctx);
     this.#sampler = new HeadSampler(ctx.lm.vocabSize);
-  }
-
-  get members(): readonly Member[] {
-    return this.#members;
-  }
-
-  get rows(): number {
-    return this.#cache?.batch ?? 0;
-  }
-
-  get kvBytes(): number {
-    return this.#cache?.bytes ?? 0;
-  }
-
-  get hasWork(): boolean {
-    return this.#members.length > 0 || this.waiting.length > 0;
   }
 
   /** Builds the members of one call; throws RequestError for a prompt beyond the context. */
@@ -111,7 +90,7 @@ export class FsmBatch {
     rngs: readonly Rng[],
     options: FsmDecodeOptions,
   ): { group: Group; members: FsmMember[] } {
-    const { lm } = this.#ctx;
+    const { lm } = this.ctx;
     const group = new Group(job, prompts.length);
     const members = prompts.map((prompt, index): FsmMember => {
       const cfg = options.params.cfgScale > 1 && prompt.uncond !== undefined;
@@ -140,18 +119,18 @@ export class FsmBatch {
         left: false,
       };
     });
-    this.#steps.set(group, 0);
+    this.progress.set(group, 0);
     return { group, members };
   }
 
   /** Prefills `newcomers` in one call and merges them into the running batch. */
   async join(newcomers: FsmMember[]): Promise<void> {
     if (newcomers.length === 0) return;
-    const { lm } = this.#ctx;
+    const { lm } = this.ctx;
     const rows = newcomers.flatMap((m) => (m.cfg ? [m.prompt.cond, m.prompt.uncond!] : [m.prompt.cond]));
     const pre = new KvCache(lm, rows.length, 1);
     const { ids, mask, width } = leftPad(rows, lm.padTokenId);
-    this.#ctx.runner.mark();
+    this.ctx.runner.mark();
     let r = 0;
     for (const m of newcomers) m.rows = Array.from({ length: m.rowCount }, () => r++);
     const out = await this.#call(newcomers, 'prefill', {
@@ -165,12 +144,12 @@ export class FsmBatch {
       m.rows = [];
       return own;
     });
-    this.#regroup([...this.#members, ...newcomers], fresh);
+    this.regroup([...this.running, ...newcomers], fresh);
   }
 
   /** Rebuilds the cache for `members` (old members by their rows, then `fresh` rows in order). */
-  #regroup(members: FsmMember[], fresh: { cache: KvCache; row: number }[][] = []): void {
-    const old = this.#cache;
+  protected override regroup(members: FsmMember[], fresh: { cache: KvCache; row: number }[][] = []): void {
+    const old = this.cache;
     const refs: { cache: KvCache; row: number }[] = [];
     let k = 0;
     const kept = members.filter((m) => !m.left);
@@ -180,39 +159,26 @@ export class FsmBatch {
       refs.push(...own);
     }
     const capacity = Math.max(0, ...kept.map((m) => m.reserve));
-    this.#members = kept;
-    this.#cache = kept.length > 0 ? KvCache.regroup(this.#ctx.lm, refs, capacity) : undefined;
-  }
-
-  /** Removes cancelled members (their group fails) and the members of failed groups. */
-  dropCancelled(onCancelled: (group: Group) => void): void {
-    let changed = false;
-    for (const m of this.#members) {
-      if (m.group.cancelled || m.group.settled) {
-        m.left = true;
-        changed = true;
-        if (!m.group.settled) onCancelled(m.group);
-      }
-    }
-    if (changed) this.#regroup(this.#members);
+    this.running = kept;
+    this.cache = kept.length > 0 ? KvCache.regroup(this.ctx.lm, refs, capacity) : undefined;
   }
 
   /** One step: every member samples (plus forced tokens), then one lm_decode call for all. */
   async step(): Promise<void> {
-    const { lm } = this.#ctx;
-    this.#ctx.runner.mark();
-    for (const group of new Set(this.#members.map((m) => m.group))) {
-      const steps = (this.#steps.get(group) ?? 0) + 1;
-      this.#steps.set(group, steps);
-      if (steps % 16 === 0) this.#members.find((m) => m.group === group)?.options.onProgress?.(steps);
+    const { lm } = this.ctx;
+    this.ctx.runner.mark();
+    for (const group of new Set(this.running.map((m) => m.group))) {
+      const steps = (this.progress.get(group) ?? 0) + 1;
+      this.progress.set(group, steps);
+      if (steps % 16 === 0) this.running.find((m) => m.group === group)?.options.onProgress?.(steps);
     }
-    for (const m of this.#members) await this.#sample(m);
-    const live = this.#members.filter((m) => !m.left);
-    if (live.length < this.#members.length) this.#regroup(this.#members);
+    for (const m of this.running) await this.#sample(m);
+    const live = this.running.filter((m) => !m.left);
+    if (live.length < this.running.length) this.regroup(this.running);
     if (live.length === 0) return;
     const width = Math.max(1, ...live.map((m) => m.segment.length));
-    if (this.#cache!.positions + width > this.#cache!.capacity) this.#regroup(this.#members);
-    const cache = this.#cache!;
+    if (this.cache!.positions + width > this.cache!.capacity) this.regroup(this.running);
+    const cache = this.cache!;
     const batch = cache.batch;
     const segmentOf: number[][] = new Array(batch);
     for (const m of live) for (const row of m.rows) segmentOf[row] = m.segment;
@@ -235,14 +201,14 @@ export class FsmBatch {
    * member's next mask can be served from heads, ids and totals, else lm_decode (whole rows).
    */
   async #call(members: FsmMember[], phase: 'prefill' | 'metadata', feeds: Record<string, ort.Tensor>) {
-    const { lm } = this.#ctx;
+    const { lm } = this.ctx;
     for (const m of members)
       if (m.needs.kind === 'range' && !headCanServe(m.options.params)) m.needs = { kind: 'full' };
-    const rowsOnly = this.#ctx.wholeRows === true || members.some((m) => m.needs.kind === 'full');
+    const rowsOnly = this.ctx.wholeRows === true || members.some((m) => m.needs.kind === 'full');
     this.#lastFeeds = feeds;
     this.#fullRows = undefined;
     if (rowsOnly) {
-      const out = await sharedRun(this.#ctx, this.#ctx.decode, phase, feeds, members);
+      const out = await sharedRun(this.ctx, this.ctx.decode, phase, feeds, members);
       const logits = out.logits!.data as Float32Array;
       this.#fullRows = logits;
       for (const m of members) {
@@ -262,7 +228,7 @@ export class FsmBatch {
         topN: m.topN,
       })),
     );
-    const out = await sharedRun(this.#ctx, this.#ctx.top, phase, { ...feeds, ...extra }, members);
+    const out = await sharedRun(this.ctx, this.ctx.top, phase, { ...feeds, ...extra }, members);
     const heads = readHeads(
       out,
       members.length,
@@ -278,11 +244,9 @@ export class FsmBatch {
 
   /** Whole rows for `m` from the last call's feeds through lm_decode (a nucleus beyond its head). */
   async #wholeRows(m: FsmMember): Promise<void> {
-    const { lm } = this.#ctx;
+    const { lm } = this.ctx;
     if (!this.#fullRows) {
-      const out = await sharedRun(this.#ctx, this.#ctx.decode, 'metadata', pickRowFeeds(this.#lastFeeds!), [
-        m,
-      ]);
+      const out = await sharedRun(this.ctx, this.ctx.decode, 'metadata', pickRowFeeds(this.#lastFeeds!), [m]);
       this.#fullRows = out.logits!.data as Float32Array;
     }
     const logits = this.#fullRows;
@@ -313,7 +277,7 @@ export class FsmBatch {
       cond: m.logits[0]!,
       uncond: m.cfg ? m.logits[1] : undefined,
       fsm: m.fsm,
-      sampler: this.#ctx.sampler,
+      sampler: this.ctx.sampler,
       rng: m.rng,
       params: m.options.params,
     });
@@ -321,11 +285,11 @@ export class FsmBatch {
 
   /** Samples one token for `m`, then takes every token its FSM forces next (same call). */
   async #sample(m: FsmMember): Promise<void> {
-    const { lm } = this.#ctx;
+    const { lm } = this.ctx;
     m.segment = [];
     let token = await this.#draw(m);
     const traffic = m.group.job.traffic.metadata;
-    const total = this.#ctx.runner.traffic.metadata;
+    const total = this.ctx.runner.traffic.metadata;
     for (;;) {
       traffic.tokens++;
       total.tokens++;
@@ -356,10 +320,10 @@ export class FsmBatch {
   #finish(m: FsmMember): void {
     m.left = true;
     m.options.onFinished(m.index, m.ids);
-    const last = !this.#members.some((o) => o !== m && o.group === m.group && !o.left);
+    const last = !this.running.some((o) => o !== m && o.group === m.group && !o.left);
     if (last) {
-      m.options.onProgress?.(this.#steps.get(m.group) ?? 0);
-      this.#steps.delete(m.group);
+      m.options.onProgress?.(this.progress.get(m.group) ?? 0);
+      this.progress.delete(m.group);
     }
     m.group.done(m.index, m.ids);
   }
