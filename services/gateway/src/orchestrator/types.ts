@@ -16,8 +16,6 @@ export interface Deployment {
   defaultInferenceSteps?: number;
   /** Sequences one LM call may take (the LM's --max-batch, from its Info); unset = no limit known. */
   lmMaxBatch?: number;
-  /** Whether an LM stage is deployed; unset = true. */
-  lmAvailable?: boolean;
 }
 
 /** Input audio: bytes uploaded with the request, or an object the gateway stored. */

@@ -463,14 +463,6 @@ describe('resolveConfig deployment preconditions', () => {
       assert.ok(error.message.includes(`runs the ${deployment.ditVariant} DiT`), error.message);
     }
   });
-
-  it('use_llm_thinking needs an LM', () => {
-    const noLm: Deployment = { ...turbo, lmAvailable: false };
-    assert.doesNotThrow(() => resolveConfig(config({}), noLm));
-    const error = problemsOf({ useLlmThinking: true }, noLm);
-    assert.equal(error.code, 'FAILED_PRECONDITION');
-    assert.equal(error.field, 'use_llm_thinking');
-  });
 });
 
 describe('resolveConfig collects every problem', () => {

@@ -270,12 +270,6 @@ function checkDeployment(
       why: `${task} needs the base DiT (acestep-v15-base); this deployment runs the ${variant} DiT`,
     });
   }
-  if (config.useLlmThinking && deployment.lmAvailable === false) {
-    problems.add('use_llm_thinking', true, 'false on this deployment', {
-      code: 'FAILED_PRECONDITION',
-      why: 'this deployment has no 5 Hz LM',
-    });
-  }
   if (config.useLlmThinking && (task === 'cover' || task === 'repaint')) {
     problems.notes.push(
       `use_llm_thinking is ignored: the LM does not run for ${task} (it keeps the source's structure)`,
