@@ -99,7 +99,7 @@ log "GPU: $gpu"
 
 # A WebGPU session that runs, before minutes go into the export.
 if ! "$node" tools/gpu/probe.ts "$device" 2>&1 | tee -a "$out/steps.txt" >&2; then
-  log "device $device is NOT usable here (above: why); nothing was measured"
+  log "the probe of device $device failed (above: why); nothing was measured"
   { echo "acestep GPU check: device $device unusable on $gpu" && cat "$out/steps.txt"; } >"$report"
   exit 3
 fi
