@@ -3,6 +3,8 @@
  * anything else (a model returning NaN, a wrong tensor size) is a plain Error = INTERNAL.
  */
 
+import { PARAMETERS, type ParameterName, parameterDefault } from '@acestep/acestep';
+
 export const DIT_ERROR_CODES = ['INVALID_ARGUMENT', 'FAILED_PRECONDITION'] as const;
 export type DitErrorCode = (typeof DIT_ERROR_CODES)[number];
 
@@ -49,4 +51,17 @@ export function checkInt(field: string, value: number, min: number, max: number)
     throw invalid(field, `must be an integer in [${min}, ${max}], got ${String(value)}`);
   }
   return value;
+}
+
+/**
+ * A request field of the parameter table (@acestep/acestep): the given value, else the table's
+ * default, checked against the table's range and kind. One table, so the DiT accepts what the
+ * gateway accepts.
+ */
+export function checkParam(name: ParameterName, value: number | undefined): number {
+  const rule = PARAMETERS[name];
+  const v = value ?? parameterDefault(name) ?? Number.NaN;
+  return rule.kind === 'integer'
+    ? checkInt(name, v, rule.min, rule.max)
+    : checkRange(name, v, rule.min, rule.max);
 }

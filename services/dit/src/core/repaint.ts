@@ -11,13 +11,14 @@
  * Arithmetic follows PyTorch fp32 (a Python-float scalar times an fp32 tensor computes in fp32).
  */
 
-import { checkInt, checkRange } from './errors.ts';
+import { PARAMETERS } from '@acestep/acestep';
+import { checkParam } from './errors.ts';
 import { LATENT_CHANNELS } from './latents.ts';
 
-export const DEFAULT_REPAINT_INJECTION_RATIO = 0.5;
-export const DEFAULT_REPAINT_CROSSFADE_FRAMES = 10;
+export const DEFAULT_REPAINT_INJECTION_RATIO = PARAMETERS.repaint_injection_ratio.default;
+export const DEFAULT_REPAINT_CROSSFADE_FRAMES = PARAMETERS.repaint_crossfade_frames.default;
 /** Our bound on the crossfade (10 s of latents); the official code has none. */
-export const MAX_REPAINT_CROSSFADE_FRAMES = 250;
+export const MAX_REPAINT_CROSSFADE_FRAMES = PARAMETERS.repaint_crossfade_frames.max;
 
 /** One batch item's repaint guide; items without one are generated freely. */
 export interface RepaintItem {
@@ -30,16 +31,11 @@ export interface RepaintItem {
 }
 
 export function checkInjectionRatio(value: number | undefined): number {
-  return checkRange('repaint_injection_ratio', value ?? DEFAULT_REPAINT_INJECTION_RATIO, 0, 1);
+  return checkParam('repaint_injection_ratio', value);
 }
 
 export function checkCrossfadeFrames(value: number | undefined): number {
-  return checkInt(
-    'repaint_crossfade_frames',
-    value ?? DEFAULT_REPAINT_CROSSFADE_FRAMES,
-    0,
-    MAX_REPAINT_CROSSFADE_FRAMES,
-  );
+  return checkParam('repaint_crossfade_frames', value);
 }
 
 /** Python's round(): half to even. */

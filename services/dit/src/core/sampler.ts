@@ -10,8 +10,9 @@
  * tensors upstream) and every product/sum is rounded to float32 where PyTorch stores one.
  */
 
+import { PARAMETERS } from '@acestep/acestep';
 import { batchNoise } from '@acestep/rng';
-import { checkRange, DitNumericError, invalid } from './errors.ts';
+import { checkParam, checkRange, DitNumericError, invalid } from './errors.ts';
 import {
   adgGuide,
   apgGuide,
@@ -241,22 +242,23 @@ export interface GuidanceParams {
   cfgIntervalEnd?: number;
 }
 
-export const GUIDANCE_SCALE_MAX = 15;
-export const DEFAULT_GUIDANCE_SCALE = 7;
+export const GUIDANCE_SCALE_MAX = PARAMETERS.guidance_scale.max;
+export const DEFAULT_GUIDANCE_SCALE = PARAMETERS.guidance_scale.default;
 
 /**
  * Request fields → guidance (docs/official-behaviour.md "Guidance (base and SFT only)"): scale in [0, 15] (≤ 1 = off; default 7), APG unless
  * use_adg, interval within [0, 1] with start ≤ end. Turbo accepts and ignores all of them.
  */
 export function resolveGuidance(family: ModelFamily, params: GuidanceParams): GuidanceConfig | null {
+  // The stage also takes 0 ≤ scale ≤ 1 as "off"; the public API's range starts at 1.
   const scale = checkRange(
     'guidance_scale',
     params.guidanceScale ?? DEFAULT_GUIDANCE_SCALE,
     0,
     GUIDANCE_SCALE_MAX,
   );
-  const intervalStart = checkRange('cfg_interval_start', params.cfgIntervalStart ?? 0, 0, 1);
-  const intervalEnd = checkRange('cfg_interval_end', params.cfgIntervalEnd ?? 1, 0, 1);
+  const intervalStart = checkParam('cfg_interval_start', params.cfgIntervalStart);
+  const intervalEnd = checkParam('cfg_interval_end', params.cfgIntervalEnd);
   if (intervalStart > intervalEnd) {
     throw invalid('cfg_interval_start', `must be ≤ cfg_interval_end (${intervalEnd}), got ${intervalStart}`);
   }
@@ -264,8 +266,9 @@ export function resolveGuidance(family: ModelFamily, params: GuidanceParams): Gu
   return { scale, method: params.useAdg ? 'adg' : 'apg', intervalStart, intervalEnd };
 }
 
+/** audio_cover_strength, defaulted and bounded by the parameter table like every other field. */
 export function checkAudioCoverStrength(value: number | undefined): number {
-  return checkRange('audio_cover_strength', value ?? 1, 0, 1);
+  return checkParam('audio_cover_strength', value);
 }
 
 export function checkInferMethod(value: string | undefined): InferMethod {

@@ -2,6 +2,7 @@
  * One decode step on the host: CFG mix → FSM mask → repetition penalty → temperature → top-k →
  * top-p → seeded draw → FSM advance (docs/official-behaviour.md "Constrained decoding"; the mask goes after CFG).
  */
+import { PARAMETERS } from '@acestep/acestep';
 import { advance, type FsmState, forcedToken, maskLogits } from './fsm/state.ts';
 import type { Rng } from './rng.ts';
 import {
@@ -20,11 +21,12 @@ export interface DecodeParams extends SamplingParams {
   readonly repetitionPenalty: number;
 }
 
+/** The public defaults of the lm_* fields (the parameter table of @acestep/acestep); no repetition penalty. */
 export const DEFAULT_DECODE_PARAMS: DecodeParams = {
-  temperature: 0.85,
-  topK: 0,
-  topP: 0.9,
-  cfgScale: 2.0,
+  temperature: PARAMETERS.lm_temperature.default,
+  topK: PARAMETERS.lm_top_k.default,
+  topP: PARAMETERS.lm_top_p.default,
+  cfgScale: PARAMETERS.lm_cfg_scale.default,
   repetitionPenalty: 1.0,
 };
 
