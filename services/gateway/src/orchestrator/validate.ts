@@ -4,6 +4,7 @@
 // before throwing one error that lists them.
 
 import {
+  AUDIO_CODES_PER_SECOND,
   AudioCodeSyntaxError,
   type AudioFormatName,
   BASE_ONLY_TASKS,
@@ -320,7 +321,7 @@ function checkCodeEntry(
     problems.add(label, entry, allowed, { why: codes.error });
     return null;
   }
-  const maxCodes = Math.floor(maxSeconds * 5);
+  const maxCodes = Math.floor(maxSeconds * AUDIO_CODES_PER_SECOND);
   if (codes.length > maxCodes) {
     problems.add(
       label,
