@@ -8,7 +8,7 @@
 # probe that a WebGPU session opens; export the random model set with tools/export (cached in
 # --models); then tools/gpu/check.ts starts the four services on the device, generates the songs
 # and prints per-stage times, LM tokens/s and host↔device bytes next to the peer floors. The
-# report is also written to --report. See docs/gpu.md.
+# report is also written to OUT/report.txt (--out). See docs/gpu.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
