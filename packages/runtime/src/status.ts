@@ -31,11 +31,18 @@ export type StatusName = keyof typeof STATUS;
 /** An error that says which status it is. */
 export class StatusError extends Error {
   readonly code: StatusName;
+  /** Sent with the status (gRPC trailers, HTTP headers), e.g. retry-after. */
+  readonly metadata: Headers;
 
-  constructor(code: StatusName, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    code: StatusName,
+    message: string,
+    options?: { cause?: unknown; metadata?: Record<string, string> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'StatusError';
     this.code = code;
+    this.metadata = new Headers(options?.metadata);
   }
 
   get grpcCode(): number {
@@ -83,7 +90,10 @@ export function toConnectError(error: unknown, signal?: AbortSignal): ConnectErr
     if (!e || e.code === Code.Canceled || e.code === Code.DeadlineExceeded) return abortStatus(signal.reason);
   }
   if (error instanceof ConnectError) return error;
-  if (hasStatus(error)) return new ConnectError(error.message, STATUS[error.code] as number as Code);
+  if (hasStatus(error)) {
+    const metadata = error instanceof StatusError ? error.metadata : undefined;
+    return new ConnectError(error.message, STATUS[error.code] as number as Code, metadata);
+  }
   if (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError'))
     return abortStatus(error);
   // Anything else is a fault of ours, not of the request.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { StatusError } from '@acestep/runtime';
 import { jobScope, parseKeysFile, sha256Hex, Tenants } from './tenants.ts';
 
 const KEY_A = 'alice-key-0123456789';
@@ -59,7 +59,7 @@ describe('tenants', () => {
     assert.equal(tenants.check('sesame').name, 'default');
     assert.throws(
       () => tenants.check('nope'),
-      (e: ConnectError) => e.code === Code.Unauthenticated && /invalid API key/.test(e.message),
+      (e: StatusError) => e.code === 'UNAUTHENTICATED' && /invalid API key/.test(e.message),
     );
     assert.throws(() => tenants.check(undefined), /missing API key/);
     assert.equal(Tenants.load({ apiKey: '', apiKeysFile: '' }).enabled, false);
@@ -71,8 +71,8 @@ describe('tenants', () => {
     await tenants.takeRequest(tenant);
     await tenants.takeRequest(tenant);
     const refused = await tenants.takeRequest(tenant).catch((e: unknown) => e);
-    assert.ok(refused instanceof ConnectError);
-    assert.equal(refused.code, Code.ResourceExhausted);
+    assert.ok(refused instanceof StatusError);
+    assert.equal(refused.code, 'RESOURCE_EXHAUSTED');
     assert.equal(refused.metadata.get('retry-after'), '1');
     assert.match(refused.message, /2 calls per 1 s\); retry after 1 s/);
     await new Promise((r) => setTimeout(r, 1100));

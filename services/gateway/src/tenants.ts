@@ -7,7 +7,8 @@
 // --api-key (an admin key named "default"). Keys are kept as sha256 digests.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Code, ConnectError, createContextKey } from '@connectrpc/connect';
+import { StatusError } from '@acestep/runtime';
+import { createContextKey } from '@connectrpc/connect';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface TenantLimits {
@@ -149,13 +150,13 @@ export class Tenants {
    */
   check(given: string | undefined): Tenant {
     if (given === undefined) {
-      throw new ConnectError(
+      throw new StatusError(
+        'UNAUTHENTICATED',
         'missing API key: send "Authorization: Bearer <key>" (or "X-Api-Key: <key>")',
-        Code.Unauthenticated,
       );
     }
     const tenant = this.#byDigest.get(sha256Hex(given));
-    if (!tenant) throw new ConnectError('invalid API key', Code.Unauthenticated);
+    if (!tenant) throw new StatusError('UNAUTHENTICATED', 'invalid API key');
     return tenant;
   }
 
@@ -232,9 +233,9 @@ export class Tenants {
 /** A job ends on its own time; a client over quota polls again after this long. */
 const QUOTA_RETRY_MS = 5_000;
 
-function overLimit(message: string, retryAfterMs: number): ConnectError {
+function overLimit(message: string, retryAfterMs: number): StatusError {
   const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
-  return new ConnectError(`${message}; retry after ${seconds} s`, Code.ResourceExhausted, {
-    'retry-after': String(seconds),
+  return new StatusError('RESOURCE_EXHAUSTED', `${message}; retry after ${seconds} s`, {
+    metadata: { 'retry-after': String(seconds) },
   });
 }

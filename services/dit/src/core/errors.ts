@@ -23,6 +23,9 @@ export class DitInputError extends Error {
 
 /** The sampler produced latents that cannot be decoded (NaN/Inf or all zeros), as upstream refuses them. */
 export class DitNumericError extends Error {
+  /** A fault of the model's numbers, not of the request (the servers' one error mapping reads it). */
+  readonly code = 'INTERNAL';
+
   constructor(message: string) {
     super(message);
     this.name = 'DitNumericError';

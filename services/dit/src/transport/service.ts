@@ -35,7 +35,7 @@ import { TASKS_BY_FAMILY } from '../core/tasks.ts';
 import { DitEngine, type JobHandle } from '../model/engine.ts';
 import { type DitModelMeta, loadDitMeta, modelInfo } from '../model/model.ts';
 import { planRequest } from '../model/pipeline.ts';
-import { latentItem, toConnectError, toGenerateRequest } from './validate.ts';
+import { latentItem, toGenerateRequest } from './validate.ts';
 
 function capabilities(model: DitModelMeta, config: DitConfig): Record<string, string> {
   const turbo = model.family === 'turbo';
@@ -162,8 +162,6 @@ export function ditService(
             steps: [`text2music 1x${plan.frames} frames, ${plan.schedule.steps} steps`],
           },
         });
-      } catch (error) {
-        throw toConnectError(error);
       } finally {
         release();
       }
@@ -172,12 +170,7 @@ export function ditService(
     async *generate(requests, ctx) {
       const received = process.hrtime.bigint();
       const { spec, tensors } = await readSpecAndTensors(requests, generatePart, limits);
-      let plan: ReturnType<typeof planRequest>;
-      try {
-        plan = planRequest(model, toGenerateRequest(spec, tensors), config.maxBatch);
-      } catch (error) {
-        throw toConnectError(error);
-      }
+      const plan = planRequest(model, toGenerateRequest(spec, tensors), config.maxBatch);
       const release = await queue.acquire(ctx.signal);
       const started = process.hrtime.bigint();
       // The job's step events, ended by its outcome.
@@ -214,9 +207,9 @@ export function ditService(
       } catch (error) {
         if (ctx.signal.aborted) {
           logger.info('generate cancelled', { step: stepsDone, steps: plan.schedule.steps });
-          throw ConnectError.from(ctx.signal.reason, Code.Canceled);
+          throw ctx.signal.reason;
         }
-        throw toConnectError(error);
+        throw error;
       } finally {
         // The worker forgets a job once it ran; this frees one whose caller left before.
         if (job) engine.drop([job]);

@@ -22,6 +22,13 @@ export class EngineError extends Error {
     this.invalid = invalid;
     this.exhausted = exhausted;
   }
+
+  /** The gRPC status name of this failure: the servers' one error mapping reads it. */
+  get code(): 'CANCELLED' | 'INVALID_ARGUMENT' | 'RESOURCE_EXHAUSTED' | 'INTERNAL' {
+    if (this.cancelled) return 'CANCELLED';
+    if (this.invalid) return 'INVALID_ARGUMENT';
+    return this.exhausted ? 'RESOURCE_EXHAUSTED' : 'INTERNAL';
+  }
 }
 
 function fromWire(error: WireError): EngineError {

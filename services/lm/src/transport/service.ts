@@ -25,10 +25,10 @@ import {
   WorkQueue,
 } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError, type ServiceImpl } from '@connectrpc/connect';
+import type { ServiceImpl } from '@connectrpc/connect';
 import type { LmConfig } from '../config.ts';
 import { DEFAULT_DECODE_PARAMS, DEFAULT_LM_NEGATIVE_PROMPT, type LmMetadata } from '../core/index.ts';
-import { EngineError, type EngineEvent, type EngineJob, LmEngine } from '../model/engine.ts';
+import { type EngineEvent, type EngineJob, LmEngine } from '../model/engine.ts';
 import { engineMetrics } from './metrics.ts';
 import {
   DEFAULT_CODES_CHUNK,
@@ -70,17 +70,6 @@ function toProtoMetadata(m: LmMetadata): LmMetadataProto {
     language: m.language ?? '',
     timesignature: m.timesignature === undefined ? '' : String(m.timesignature),
   });
-}
-
-function engineFailure(error: unknown, signal: AbortSignal): ConnectError {
-  if (error instanceof ConnectError) return error;
-  if (error instanceof EngineError) {
-    if (error.cancelled || signal.aborted) return new ConnectError('generation cancelled', Code.Canceled);
-    if (error.invalid) return new ConnectError(error.message, Code.InvalidArgument);
-    if (error.exhausted) return new ConnectError(error.message, Code.ResourceExhausted);
-    return new ConnectError(`lm engine: ${error.message}`, Code.Internal);
-  }
-  return ConnectError.from(error);
 }
 
 function toResponse(event: EngineEvent, received: bigint, started: bigint): GenerateResponse | undefined {
@@ -165,12 +154,10 @@ export function lmService(
         if (event.type === 'sample')
           return { metadata: toProtoMetadata(event.metadata), lyrics: event.lyrics };
       }
-    } catch (error) {
-      throw engineFailure(error, signal);
     } finally {
       release();
     }
-    throw new ConnectError('lm engine ended without a result', Code.Internal);
+    throw new Error('lm engine ended without a result');
   }
 
   return {
@@ -216,8 +203,6 @@ export function lmService(
             steps: ['phase 1: bpm, keyscale, timesignature (1 CFG pair)', 'phase 2: 10 codes (1 CFG pair)'],
           },
         });
-      } catch (error) {
-        throw engineFailure(error, ctx.signal);
       } finally {
         release();
       }
@@ -244,8 +229,6 @@ export function lmService(
           const response = toResponse(event, received, started);
           if (response) yield response;
         }
-      } catch (error) {
-        throw engineFailure(error, ctx.signal);
       } finally {
         release();
       }
@@ -288,7 +271,7 @@ export function lmSpec(): ServiceSpec<LmConfig> {
       context.logger.info('lm engine ready', { dir: engine.info.dir, name: engine.info.name });
     },
     routes: (router, context) => {
-      if (!engine) throw new ConnectError('lm started without an engine', Code.Internal);
+      if (!engine) throw new Error('lm started without an engine');
       router.service(LmService, lmService(context, engine));
     },
     stop: async () => {
