@@ -6,7 +6,7 @@ import { isValidSeed, SEED_ALLOWED, TASK_NAMES, taskOfEnumName } from '@acestep/
 import { type GenerateSpec, TaskType } from '@acestep/proto/dit';
 import { float32View, type Tensor } from '@acestep/runtime';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { DitInputError, DitNumericError } from '../core/errors.ts';
+import { DitInputError } from '../core/errors.ts';
 import { LATENT_CHANNELS } from '../core/latents.ts';
 import { MAX_LATENT_FRAMES } from '../core/tasks.ts';
 import type { GenerateItem, GenerateRequest } from '../model/pipeline.ts';
@@ -118,15 +118,4 @@ export function toGenerateRequest(spec: GenerateSpec, tensors: readonly Tensor[]
     ...optional('repaintCrossfadeFrames', spec.repaintCrossfadeFrames),
     trackNames: spec.trackNames,
   };
-}
-
-/** Core errors → gRPC status codes, keeping the field-naming message. */
-export function toConnectError(error: unknown): unknown {
-  if (error instanceof ConnectError) return error;
-  if (error instanceof DitInputError) {
-    const code = error.code === 'FAILED_PRECONDITION' ? Code.FailedPrecondition : Code.InvalidArgument;
-    return new ConnectError(error.message, code);
-  }
-  if (error instanceof DitNumericError) return new ConnectError(`dit: ${error.message}`, Code.Internal);
-  return error;
 }
