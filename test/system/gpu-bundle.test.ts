@@ -76,5 +76,8 @@ describe('the GPU bundle', { timeout: 300_000 }, () => {
     const report = readFileSync(join(out, 'r.txt'), 'utf8');
     assert.match(report, /device cpu/);
     assert.match(report, /song-10s +10 /);
+    // The LM wrote the 50 audio codes of 10 s and the DiT ran its 8 steps (their own counters).
+    assert.match(report, /song-10s +50 /);
+    assert.match(report, /song-10s +8 /);
   });
 });

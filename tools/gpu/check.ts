@@ -91,6 +91,12 @@ async function song(stack: Stack, duration: number, label: string): Promise<Song
   const since = records.slice(from);
   const lm = since.filter((r) => r.service === 'lm' && r.record.msg === 'lm traffic').map((r) => r.record);
   const dit = since.filter((r) => r.service === 'dit' && r.record.msg === 'batch done').map((r) => r.record);
+  // The figures come from these debug records: without them the report would print zeros.
+  if (lm.length === 0 || dit.length === 0)
+    throw new Error(
+      `${label}: no "lm traffic" (lm) or "batch done" (dit) debug record arrived; ` +
+        'the services no longer log their byte counters under these names',
+    );
   return {
     label,
     seconds: duration,
