@@ -20,6 +20,7 @@ warmup=10
 device=webgpu
 models=
 out=out/gpu-check
+probe_only=false
 usage() {
   sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   cat <<EOF
@@ -28,6 +29,8 @@ options: --preset full|tiny (default $preset; ACESTEP_CHECK_PRESET)  --lm 0.6B|1
          --seconds LIST (default $seconds)  --warmup-seconds N (default $warmup; 0 = none)
          --device webgpu|cpu|cuda:0 (default $device)  --models DIR (default out/gpu-models-PRESET-LM)
          --out DIR (audio and report.txt; default $out)
+         --probe-only (stop after the device probe: does the device run a graph here?)
+         ACESTEP_CHECK_BUNDLED_VULKAN=1 uses the bundled loader even where the machine has one
 EOF
 }
 while [ $# -gt 0 ]; do
@@ -39,6 +42,7 @@ while [ $# -gt 0 ]; do
     --device) device=$2 ;;
     --models) models=$2 ;;
     --out) out=$2 ;;
+    --probe-only) probe_only=true && shift && continue ;;
     -h | --help) usage && exit 0 ;;
     *) echo "check.sh: unknown option $1 (see --help)" >&2 && exit 2 ;;
   esac
@@ -62,9 +66,9 @@ log "node $("$node" --version) ($node)"
 # WebGPU in onnxruntime-node is Dawn on Vulkan: it needs libvulkan.so.1 and a driver's ICD file.
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 if [ "$device" = webgpu ] || [[ $device == webgpu:* ]]; then
-  if ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
+  if [ -n "${ACESTEP_CHECK_BUNDLED_VULKAN:-}" ] || ! ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1 '; then
     deb=$(ls "$root"/.gpu-runtime/deb/libvulkan1_*.deb 2>/dev/null | head -1 || true)
-    [ -n "$deb" ] || { log "no libvulkan.so.1 on this machine and no bundled libvulkan1 .deb" && exit 1; }
+    [ -n "$deb" ] || { log "no bundled libvulkan1 .deb in .gpu-runtime/deb (tools/gpu/bundle.sh) to load Vulkan from" && exit 1; }
     vulkan=$root/.gpu-runtime/vulkan
     mkdir -p "$vulkan"
     if command -v dpkg-deb >/dev/null; then
@@ -83,6 +87,11 @@ if [ "$device" = webgpu ] || [[ $device == webgpu:* ]]; then
       /usr/local/nvidia/icd.d/nvidia_icd*.json; do
       [ -f "$icd" ] || continue
       export VK_ICD_FILENAMES=$icd VK_DRIVER_FILES=$icd
+      # A driver mounted under /usr/local/nvidia (containers) keeps the library its ICD file
+      # names (libGLX_nvidia.so.0) beside it, outside the linker's default paths.
+      for lib in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+        [[ $icd == /usr/local/nvidia/* && -d $lib ]] && export LD_LIBRARY_PATH=$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+      done
       break
     done
   fi
@@ -103,6 +112,7 @@ if ! "$node" tools/gpu/probe.ts "$device" 2>&1 | tee -a "$out/steps.txt" >&2; th
   { echo "acestep GPU check: device $device unusable on $gpu" && cat "$out/steps.txt"; } >"$report"
   exit 3
 fi
+$probe_only && log "probe only: stopping here" && exit 0
 
 # The random model set (cached: a manifest.json means a finished export).
 if [ ! -f "$models/manifest.json" ]; then
