@@ -86,8 +86,10 @@ function abortStatus(reason: unknown): ConnectError {
  */
 export function toConnectError(error: unknown, signal?: AbortSignal): ConnectError {
   if (signal?.aborted) {
-    const e = error instanceof ConnectError ? error : undefined;
-    if (!e || e.code === Code.Canceled || e.code === Code.DeadlineExceeded) return abortStatus(signal.reason);
+    // A status of the handler's own wins; a cut (CANCELLED) or a plain error takes the abort's reason.
+    const name = error instanceof ConnectError || hasStatus(error) ? statusName(error) : undefined;
+    if (name === undefined || name === 'CANCELLED' || name === 'DEADLINE_EXCEEDED')
+      return abortStatus(signal.reason);
   }
   if (error instanceof ConnectError) return error;
   if (hasStatus(error)) {
