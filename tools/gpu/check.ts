@@ -10,7 +10,7 @@ import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFi
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { launchStack, type ServiceName, type Stack } from '@acestep/cli/launcher';
-import { type DitRun, type LmTraffic, renderReport, type SongResult } from './report.ts';
+import { type DitRun, type LmTraffic, renderReport, type SongResult, songLine } from './report.ts';
 
 const REPO = resolve(import.meta.dirname, '../..');
 const CLI = join(REPO, 'packages/cli/src/main.ts');
@@ -135,8 +135,13 @@ try {
   say(`services serving after ${((performance.now() - loadStarted) / 1000).toFixed(1)} s (graphs opened)`);
   for (const [stage, p] of Object.entries(await providers(stack))) say(`  ${stage.padEnd(4)} ${p}`);
   const songs: SongResult[] = [];
-  if (warmup > 0) songs.push(await song(stack, warmup, `warmup-${warmup}s`));
-  for (const s of seconds) songs.push(await song(stack, s, `song-${s}s`));
+  const labels: Array<[number, string]> = warmup > 0 ? [[warmup, `warmup-${warmup}s`]] : [];
+  for (const s of seconds) labels.push([s, `song-${s}s`]);
+  for (const [length, label] of labels) {
+    songs.push(await song(stack, length, label));
+    // One line per song as it ends: a run cut short (the lease ran out) still leaves figures.
+    say(songLine(songs.at(-1)!));
+  }
   for (const line of renderReport(songs)) say(line);
 } finally {
   await stack.stop();

@@ -68,6 +68,21 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((cell, c) => cell.padStart(widths[c]!)).join('  '));
 }
 
+/** The song's headline figures in one line, printed as soon as it ends. */
+export function songLine(song: SongResult): string {
+  const codes = phase(song.lm, 'audioCodes');
+  const steps = Math.max(
+    1,
+    sum(song.dit, (r) => r.steps),
+  );
+  const t = song.timings;
+  return (
+    `${song.label}: lm ${s(t.lm)} s (${tokensPerSecond(codes).toFixed(1)} codes/s), dit ${s(t.dit)} s ` +
+    `(${kib(sum(song.dit, (r) => r.hostToDeviceBytes) / steps)} KiB/step to the device), vae ${s(t.vae)} s, ` +
+    `total ${s(t.total)} s`
+  );
+}
+
 export function renderReport(songs: readonly SongResult[]): string[] {
   const times = [['song', 'audio s', 'wall s', 'lm s', 'dit s', 'vae s', 'encode s', 'total s', 'wav KiB']];
   const lm = [['song', 'codes', 'codes/s', 'meta tok', 'meta tok/s', 'runs', 'H→D KiB/tok', 'D→H KiB/tok']];
