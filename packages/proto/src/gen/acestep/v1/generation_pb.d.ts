@@ -106,7 +106,8 @@ export declare type GenerationConfig = Message<"acestep.v1.GenerationConfig"> & 
 
   /**
    * --- Generation parameters ---
-   * Denoising steps. Turbo 1..8, base/sft 1..200. Unset = 8.
+   * Denoising steps, 1..200. Turbo takes 1..8 and always runs its fixed 8. Unset = the DiT's
+   * default: 8 on turbo, 32 on base/sft (docs/model-rules.md, "Parameters").
    *
    * @generated from field: optional int32 inference_steps = 8;
    */
@@ -199,14 +200,14 @@ export declare type GenerationConfig = Message<"acestep.v1.GenerationConfig"> & 
   audioCodeString: string[];
 
   /**
-   * Seconds. Default 0.0.
+   * Seconds, 0..600. Default 0.0.
    *
    * @generated from field: double repainting_start = 21;
    */
   repaintingStart: number;
 
   /**
-   * Seconds; -1 = end of the source audio. Unset = -1.
+   * Seconds, above repainting_start and at most 600; -1 = end of the source audio. Unset = -1.
    *
    * @generated from field: optional double repainting_end = 22;
    */
@@ -265,7 +266,7 @@ export declare type GenerationConfig = Message<"acestep.v1.GenerationConfig"> & 
   lmCfgScale?: number | undefined;
 
   /**
-   * 0 disables top-k. Default 0.
+   * 0..1000; 0 disables top-k. Default 0.
    *
    * @generated from field: int32 lm_top_k = 28;
    */
@@ -329,7 +330,7 @@ export declare type GenerationConfig = Message<"acestep.v1.GenerationConfig"> & 
   allowLmBatch: boolean;
 
   /**
-   * Sequences per LM call, 1..8. Unset = 4.
+   * Sequences per LM call, 1..8; at most the LM's --max-batch (larger runs as that). Unset = 4.
    *
    * @generated from field: optional int32 lm_batch_chunk_size = 37;
    */
