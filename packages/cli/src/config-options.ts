@@ -4,7 +4,17 @@
 // switches (--use_llm_thinking, --no-use_cot_caption); the others take a value.
 // Numeric fields take their default and range from the parameter table of
 // @acestep/acestep, so --help says what the gateway enforces.
-import { defaultText, PARAMETERS, type ParameterName, rangeText } from '@acestep/acestep';
+import {
+  AUDIO_FORMATS,
+  DEFAULT_AUDIO_FORMAT,
+  defaultText,
+  PARAMETERS,
+  type ParameterName,
+  rangeText,
+  SOURCE_AUDIO_TASKS,
+  TASK_NAMES,
+  TIME_SIGNATURES,
+} from '@acestep/acestep';
 import { GenerationConfigSchema } from '@acestep/proto/gateway';
 import type { OptionSpec } from './args.ts';
 
@@ -18,7 +28,7 @@ const FIELD_HELP: Record<string, { default: string; value?: string; describe: st
   },
   bpm: { default: 'auto', value: 'N', describe: 'beats per minute' },
   key_scale: { default: 'auto', value: 'KEY', describe: 'musical key, e.g. "C Major", "F# minor"' },
-  time_signature: { default: 'auto', value: 'SIG', describe: '2/4, 3/4, 4/4 or 6/8' },
+  time_signature: { default: 'auto', value: 'SIG', describe: TIME_SIGNATURES.join(', ') },
   vocal_language: { default: 'unknown', value: 'LANG', describe: 'ISO 639-1 code or "unknown"' },
   audio_duration: { default: 'auto', value: 'SECONDS', describe: 'length in seconds' },
   inference_steps: { default: '8', value: 'N', describe: 'denoising steps (turbo always runs 8)' },
@@ -29,17 +39,13 @@ const FIELD_HELP: Record<string, { default: string; value?: string; describe: st
   use_adg: { default: 'false', describe: 'adaptive dual guidance (base model only)' },
   cfg_interval_start: { default: '0.0', value: 'X', describe: 'fraction of the schedule where CFG starts' },
   cfg_interval_end: { default: '1.0', value: 'X', describe: 'fraction of the schedule where CFG ends' },
-  audio_format: { default: 'mp3', value: 'FMT', describe: 'mp3, wav or flac' },
-  task_type: {
-    default: 'text2music',
-    value: 'TASK',
-    describe: 'text2music, cover, repaint, lego, extract or complete',
-  },
+  audio_format: { default: DEFAULT_AUDIO_FORMAT, value: 'FMT', describe: AUDIO_FORMATS.join(', ') },
+  task_type: { default: TASK_NAMES[0], value: 'TASK', describe: TASK_NAMES.join(', ') },
   reference_audio: { default: '', value: 'FILE', describe: 'reference audio file for timbre/style' },
   src_audio: {
     default: '',
     value: 'FILE',
-    describe: 'source audio file (cover, repaint, lego, extract, complete)',
+    describe: `source audio file (${[...SOURCE_AUDIO_TASKS].join(', ')})`,
   },
   audio_code_string: { default: '', value: 'CODES', describe: 'pre-extracted 5 Hz audio codes' },
   repainting_start: { default: '0.0', value: 'SECONDS', describe: 'start of the repainted range' },
