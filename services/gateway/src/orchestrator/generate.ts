@@ -4,7 +4,13 @@
 // Every step reports progress; every stage call goes through its Stage (attempts, deadline,
 // request/job ids, errors) with the caller's signal, so a cancel reaches the stage doing the work.
 
-import { HOP_SAMPLES, LATENT_CHANNELS, LATENT_FRAMES_PER_SECOND, resolveSeeds } from '@acestep/acestep';
+import {
+  AUDIO_CODES_PER_SECOND,
+  HOP_SAMPLES,
+  LATENT_CHANNELS,
+  LATENT_FRAMES_PER_SECOND,
+  resolveSeeds,
+} from '@acestep/acestep';
 import {
   type AudioLimits,
   decodeAudioOffThread,
@@ -322,7 +328,7 @@ function targetSeconds(
       return srcLatents ? srcLatents.length / LATENT_CHANNELS / LATENT_FRAMES_PER_SECOND : 30;
     case 'lm-codes': {
       const longest = Math.max(0, ...items.map((i) => i.codes.length));
-      if (longest > 0) return longest / 5;
+      if (longest > 0) return longest / AUDIO_CODES_PER_SECOND;
       return d.targetSeconds ?? items[0]?.conditioning.metas.durationSeconds ?? 30;
     }
   }

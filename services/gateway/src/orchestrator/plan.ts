@@ -6,6 +6,7 @@ import {
   AUDIO_CODES_PER_SECOND,
   canonicalKeyScale,
   canonicalTimeSignature,
+  DURATION_MAX_SECONDS,
   lmTimeSignature,
   SOURCE_AUDIO_TASKS,
   TASK_INSTRUCTIONS,
@@ -115,7 +116,7 @@ export function lmChunks(batchSize: number, lmBatchChunkSize: number, allowLmBat
 export function planGeneration(
   config: ResolvedConfig,
   seeds: readonly bigint[],
-  maxDurationSeconds = 600,
+  maxDurationSeconds = DURATION_MAX_SECONDS,
 ): GenerationPlan {
   if (seeds.length !== config.batchSize) {
     throw new RangeError(`planGeneration needs ${config.batchSize} seeds, got ${seeds.length}`);
@@ -246,7 +247,7 @@ export function estimateDurationSeconds(
   config: Pick<ResolvedConfig, 'lyrics' | 'instrumental' | 'bpm' | 'timeSignature'>,
   maxDurationSeconds: number,
 ): number {
-  const max = Math.min(600, maxDurationSeconds);
+  const max = Math.min(DURATION_MAX_SECONDS, maxDurationSeconds);
   if (config.instrumental) return Math.min(DEFAULT_DURATION_SECONDS, max);
   const sungLines = config.lyrics
     .split('\n')

@@ -1,10 +1,11 @@
 /**
  * Which LM phases run and with what user metadata (docs/official-behaviour.md "LM phases").
  */
+import { AUDIO_CODES_PER_SECOND } from '@acestep/acestep';
 import type { UserMetadata } from './fsm/state.ts';
 
 /** Codes per second of audio: the LM emits 5 Hz codes. */
-export const CODES_PER_SECOND = 5;
+export const CODES_PER_SECOND = AUDIO_CODES_PER_SECOND;
 
 /** `target_codes = int(duration * 5)`; undefined when there is no positive duration. */
 export function targetCodesForDuration(durationSeconds: number | undefined): number | undefined {
