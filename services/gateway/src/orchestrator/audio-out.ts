@@ -9,6 +9,7 @@ import { formatInfo } from '@acestep/audio';
 import type { VaeService } from '@acestep/proto/vae';
 import { float32View, type Tensor } from '@acestep/runtime';
 import type { CallOptions, Client } from '@connectrpc/connect';
+import { pushable } from 'it-pushable';
 import type { ObjectInfo, ResultStore } from '../jobs/index.ts';
 import { vaeDecodeSegments } from './stage-calls.ts';
 
@@ -90,7 +91,9 @@ class ItemWriter {
   readonly #samples: number;
   readonly #format: OutputFormat;
   readonly #options: ItemOptions;
-  readonly #bytes = new ByteQueue();
+  /** The encoder's bytes on their way to the store; a failure makes the store discard the object. */
+  readonly #bytes = pushable<Uint8Array>();
+  #failure: Error | undefined;
   #encoder: StreamEncoder | undefined;
   #stored: Promise<ObjectInfo> | undefined;
   #offset = 0;
@@ -114,7 +117,7 @@ class ItemWriter {
 
   async open(): Promise<void> {
     const { filename, contentType } = this.#options;
-    this.#stored = this.#context.store.putObject(this.#bytes, { filename, contentType });
+    this.#stored = this.#context.store.putObject(this.#storeBytes(), { filename, contentType });
     this.#stored.catch(() => {}); // awaited in finish()/fail()
     this.#encoder = await this.#context.encoders.open(
       { format: this.#format, sampleRate: SAMPLE_RATE, channels: AUDIO_CHANNELS, frames: this.#samples },
@@ -151,8 +154,18 @@ class ItemWriter {
   /** Stops the encoder and fails the store write (which then removes what it had written). */
   async fail(error: unknown): Promise<void> {
     this.#encoder?.abort();
-    this.#bytes.fail(error instanceof Error ? error : new Error(String(error)));
+    this.#failure ??= error instanceof Error ? error : new Error(String(error));
+    this.#bytes.end(this.#failure);
     await this.#stored?.catch(() => {});
+  }
+
+  /** The bytes for the store; a failure, even one after the encoder ended, ends them with it. */
+  async *#storeBytes(): AsyncGenerator<Uint8Array> {
+    for await (const bytes of this.#bytes) {
+      if (this.#failure) throw this.#failure;
+      yield bytes;
+    }
+    if (this.#failure) throw this.#failure;
   }
 
   #measure(values: Float32Array): void {
@@ -166,42 +179,5 @@ class ItemWriter {
     }
     this.#sumSquares += sum;
     this.#peak = peak;
-  }
-}
-
-/**
- * A single-consumer byte stream the encoder pushes into and the store reads from; fail() makes the
- * reader throw, which is how the store learns to discard the object. Hand-written (30 lines)
- * because the store reads an AsyncIterable and nothing here needs a stream library's buffering.
- */
-class ByteQueue implements AsyncIterable<Uint8Array> {
-  readonly #items: Uint8Array[] = [];
-  #ended = false;
-  #error: Error | undefined;
-  #wake: (() => void) | undefined;
-
-  push(bytes: Uint8Array): void {
-    this.#items.push(bytes);
-    this.#wake?.();
-  }
-
-  end(): void {
-    this.#ended = true;
-    this.#wake?.();
-  }
-
-  fail(error: Error): void {
-    this.#error ??= error;
-    this.#wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    for (;;) {
-      if (this.#error) throw this.#error;
-      const item = this.#items.shift();
-      if (item) yield item;
-      else if (this.#ended) return;
-      else await new Promise<void>((resolve) => (this.#wake = resolve));
-    }
   }
 }

@@ -10,6 +10,7 @@ import type { Readable } from 'node:stream';
 import { continueIfExpected, toConnectError } from '@acestep/runtime';
 import { Code, ConnectError } from '@connectrpc/connect';
 import busboy from 'busboy';
+import { pushable } from 'it-pushable';
 import type { ResultStore } from '../jobs/index.ts';
 import { OBJECTS_PATH, objectUrl } from '../object-url.ts';
 import { httpStatusOf } from './errors.ts';
@@ -120,33 +121,19 @@ export function multipartFiles(req: HttpRequest, maxFileBytes: number) {
     headers: req.headers as Record<string, string>,
     limits: { fileSize: maxFileBytes + 1, fieldSize: 1 << 20 },
   });
-  const queue: (MultipartFile | Error | null)[] = [];
-  let wake: (() => void) | undefined;
-  const push = (item: MultipartFile | Error | null) => {
-    queue.push(item);
-    wake?.();
-  };
-  parser.on('file', (field, stream, info) => push({ field, filename: info.filename ?? '', stream }));
+  const parts = pushable<MultipartFile>({ objectMode: true });
+  parser.on('file', (field, stream, info) => parts.push({ field, filename: info.filename ?? '', stream }));
   parser.on('field', (name, value) => {
     fields[name] = value;
   });
   parser.on('error', (error) =>
-    push(new ConnectError(`multipart: ${(error as Error).message}`, Code.InvalidArgument)),
+    parts.end(new ConnectError(`multipart: ${(error as Error).message}`, Code.InvalidArgument)),
   );
-  parser.on('close', () => push(null));
+  parser.on('close', () => parts.end());
   (req as Readable).pipe(parser);
-  async function* parts(): AsyncGenerator<MultipartFile> {
-    for (;;) {
-      while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      const item = queue.shift();
-      if (item === null || item === undefined) return;
-      if (item instanceof Error) throw item;
-      yield item;
-    }
-  }
   return {
     fields,
-    parts: parts(),
+    parts,
     stop: () => {
       (req as Readable).unpipe(parser);
       (req as Readable).resume();

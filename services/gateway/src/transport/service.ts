@@ -33,6 +33,7 @@ import {
 } from '@acestep/runtime';
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError, type Interceptor, type ServiceImpl } from '@connectrpc/connect';
+import { pushable } from 'it-pushable';
 import type { Counter } from 'prom-client';
 import type { GatewayConfig } from '../config.ts';
 import { createJobService, type JobService } from '../jobs/index.ts';
@@ -111,13 +112,9 @@ export function gatewayService(
       if (tenant) tenants.checkQuota(tenant, await jobs.countActive(tenant.name).catch(() => 0));
       const generating = tenant ? tenants.startGenerate(tenant) : () => {};
       ctx.signal.addEventListener('abort', generating, { once: true });
-      const events: GenerateResponse['event'][] = [];
-      let wake: (() => void) | undefined;
-      let finished = false;
-      const push = (event: GenerateResponse['event']) => {
-        events.push(event);
-        wake?.();
-      };
+      // The generation's events, ended when it settles.
+      const events = pushable<GenerateResponse['event']>({ objectMode: true });
+      const push = (event: GenerateResponse['event']) => events.push(event);
       const run = runGeneration(
         { ...generate, store: jobs.store },
         config,
@@ -128,22 +125,11 @@ export function gatewayService(
               push({ case: 'audio', value: create(AudioChunkSchema, { ...a, offset: BigInt(a.offset) }) })
           : undefined,
       ).finally(() => {
-        finished = true;
         generating();
-        wake?.();
+        events.end();
       });
       run.catch(() => {});
-      for (;;) {
-        const event = events.shift();
-        if (event) {
-          yield create(GenerateResponseSchema, { event });
-          continue;
-        }
-        if (finished) break;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-      }
+      for await (const event of events) yield create(GenerateResponseSchema, { event });
       const result = await run;
       audioSeconds.inc({ via: 'generate' }, totalSeconds(result));
       yield create(GenerateResponseSchema, { event: { case: 'result', value: result } });
