@@ -60,6 +60,15 @@ describe('manifest constants', () => {
     assert.equal(s[2], 64);
   });
 
+  it("parseManifest refuses family constants that disagree with the stack's (@acestep/acestep)", () => {
+    const other = structuredClone(m);
+    other.constants.sampleRate = 44_100;
+    assert.throws(() => parseManifest(other), /constants\.sampleRate is 44100; .*\(48000\)/);
+    const codes = structuredClone(m);
+    codes.constants.lm.codesPerSecond = 6;
+    assert.throws(() => parseManifest(codes), /constants\.lm\.codesPerSecond is 6/);
+  });
+
   it('parseManifest refuses a set without a graph', () => {
     const broken = structuredClone(m) as unknown as { graphs: Record<string, unknown> };
     delete broken.graphs.lm_decode_loop;
@@ -68,7 +77,7 @@ describe('manifest constants', () => {
 });
 
 describe('DiT variant', () => {
-  const base = { contractVersion: '1.1.0', graphs: m.graphs };
+  const base = { contractVersion: '1.1.0', graphs: m.graphs, constants: m.constants };
   it('a 1.1 set states its variant and defaults; a 1.0 set gets its family defaults', () => {
     assert.equal(ditVariant(m).name, m.variant.dit);
     assert.equal(ditVariant(m).family, m.variant.ditFamily);

@@ -1,5 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  AUDIO_CHANNELS,
+  AUDIO_CODE_COUNT,
+  AUDIO_CODES_PER_SECOND,
+  BASE_DEFAULT_STEPS,
+  HOP_SAMPLES,
+  LATENT_CHANNELS,
+  LATENT_FRAMES_PER_SECOND,
+  SAMPLE_RATE,
+  TURBO_STEPS,
+} from '@acestep/acestep';
 
 /** Contract version this package understands; a model set with another major is refused. */
 export const CONTRACT_VERSION = '1.1.0';
@@ -162,6 +173,7 @@ export function parseManifest(raw: unknown): Manifest {
   const m = raw as Manifest;
   checkVersion(m.contractVersion);
   checkVariant(m);
+  checkFamilyConstants(m);
   if (typeof m.graphs !== 'object' || m.graphs === null) throw new ManifestError('manifest: no graphs');
   for (const name of GRAPH_NAMES) {
     const g = m.graphs[name];
@@ -180,7 +192,7 @@ function legacyVariant(family: DitFamily): DitVariant {
     name: family,
     family,
     size: '2B',
-    defaultSteps: turbo ? 8 : 32,
+    defaultSteps: turbo ? TURBO_STEPS : BASE_DEFAULT_STEPS,
     defaultShift: 3,
     shifts: turbo ? [1, 2, 3] : null,
     shiftRange: [1, 5],
@@ -213,6 +225,32 @@ function checkVariant(m: Manifest): void {
     throw new ManifestError(
       'manifest: variant.ditDefaults disagrees with variant.ditFamily or is incomplete',
     );
+  }
+}
+
+/**
+ * The numbers the whole ACE-Step 1.5 family shares are written once in @acestep/acestep and used
+ * as such by every stage; a model set that disagrees (another sample rate, hop, latent width,
+ * codebook, code rate) is refused at load instead of producing wrong audio.
+ */
+function checkFamilyConstants(m: Manifest): void {
+  const c = m.constants;
+  if (typeof c !== 'object' || c === null) throw new ManifestError('manifest: no constants');
+  const expected: [string, unknown, number][] = [
+    ['sampleRate', c.sampleRate, SAMPLE_RATE],
+    ['hop', c.hop, HOP_SAMPLES],
+    ['latentRate', c.latentRate, LATENT_FRAMES_PER_SECOND],
+    ['latentDim', c.latentDim, LATENT_CHANNELS],
+    ['audioChannels', c.audioChannels, AUDIO_CHANNELS],
+    ['codebookSize', c.codebookSize, AUDIO_CODE_COUNT],
+    ['lm.codesPerSecond', c.lm?.codesPerSecond, AUDIO_CODES_PER_SECOND],
+  ];
+  for (const [name, value, want] of expected) {
+    if (value !== want) {
+      throw new ManifestError(
+        `manifest: constants.${name} is ${JSON.stringify(value)}; this stack serves the ACE-Step 1.5 family (${want})`,
+      );
+    }
   }
 }
 
