@@ -35,7 +35,7 @@ export interface GatewayConfig extends ServiceConfig {
   jobRetentionHours: number;
   /** A job running longer than this ends FAILED. */
   maxJobRunS: number;
-  /** Attempts per stage call: UNAVAILABLE (a replica died) is retried on another replica. */
+  /** Attempts per stage call (the only retry of a stage call): UNAVAILABLE (a replica died) runs again on another replica. */
   stageAttempts: number;
   /** Deadline of one stage call (LM, DiT, VAE), propagated as the gRPC deadline. */
   stageTimeoutMs: number;
@@ -82,7 +82,12 @@ export const GATEWAY_OPTIONS: OptionTable<Omit<GatewayConfig, keyof ServiceConfi
   ),
   jobRetentionHours: intOption('job-retention-hours', 'hours ended jobs and results are kept', 1, 8760),
   maxJobRunS: intOption('max-job-run-s', 'longest run of one job in seconds', 1, 86_400),
-  stageAttempts: intOption('stage-attempts', 'attempts per stage call', 1, 10),
+  stageAttempts: intOption(
+    'stage-attempts',
+    'attempts per stage call: UNAVAILABLE runs it again on another replica; 1 = exactly one attempt',
+    1,
+    10,
+  ),
   stageTimeoutMs: intOption('stage-timeout-ms', 'deadline of one stage call', 1000, 3_600_000),
   jobAckWaitMs: intOption('job-ack-wait-ms', 'NATS redelivery delay of an abandoned job', 500, 3_600_000),
   corsOrigins: stringOption(
