@@ -82,6 +82,23 @@ describe('seeds: one domain at the gateway, the LM and the DiT', { timeout: 600_
     );
   });
 
+  it('past the domain on the JSON face: 2^63 and -2 are refused at the gateway naming seed, nothing queued', async () => {
+    for (const [seed, message] of [
+      [String(SEED_MAX + 1n), /GenerationConfig\.seed .*out of range/],
+      ['-2', /^seed: -2 is not allowed; allowed: -1 \(random\) or an integer from 0 to 9223372036854775807$/],
+    ] as const) {
+      const res = await fetch(`http://${stack.gateway.address}/acestep.v1.GatewayService/SubmitJob`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ config: { caption: 'x', use_random_seed: false, seed } }),
+      });
+      assert.equal(res.status, 400, seed);
+      const body = (await res.json()) as { code: string; message: string };
+      assert.equal(body.code, 'invalid_argument');
+      assert.match(body.message, message);
+    }
+  });
+
   it('the LM uses and reports 2^60 and 2^63 - 1, and refuses -2 naming the sequence seed', async () => {
     const lm = createStageClient(LmService, { target: stack.lm.address });
     const request = (seed: bigint) => ({
