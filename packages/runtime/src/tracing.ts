@@ -23,6 +23,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import { toConnectError } from './status.ts';
 
 const TRACER = 'acestep';
 
@@ -87,7 +88,7 @@ export async function inSpan<T>(
     try {
       return await fn(span);
     } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: ConnectError.from(error).rawMessage });
+      span.setStatus({ code: SpanStatusCode.ERROR, message: toConnectError(error).rawMessage });
       throw error;
     } finally {
       span.end();
@@ -120,7 +121,8 @@ export function tracingInterceptor(): Interceptor {
       if (ended) return;
       ended = true;
       if (error !== undefined) {
-        const e = ConnectError.from(error);
+        // The status the caller gets: the one mapping (status.ts), as the server answers.
+        const e = toConnectError(error, req.signal);
         span.setAttribute('rpc.grpc.status_code', e.code);
         if (e.code !== Code.Canceled) span.setStatus({ code: SpanStatusCode.ERROR, message: e.rawMessage });
       } else span.setAttribute('rpc.grpc.status_code', 0);
