@@ -1,7 +1,7 @@
 /**
  * Seeded, portable standard-normal noise. PyTorch's own streams (CPU mt19937 / CUDA Philox +
  * its Box–Muller variant) are not reproduced — the same seed gives different noise than
- * upstream, as with any non-PyTorch runtime (spec §4.4). What this module guarantees instead is
+ * upstream, as with any non-PyTorch runtime (docs/official-behaviour.md, "Seeds and noise"). What this module guarantees instead is
  * that the same seed gives the same bytes on every machine and in every language that follows
  * the recipe below.
  *

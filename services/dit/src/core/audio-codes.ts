@@ -1,5 +1,5 @@
 /**
- * 5 Hz audio codes (spec §2.9, LM spec §1.3): parsing `<|audio_code_N|>` strings or integer
+ * 5 Hz audio codes (docs/model-rules.md, "Audio codes"): parsing `<|audio_code_N|>` strings or integer
  * lists, and the FSQ index ↔ per-level code math (levels [8,8,8,5,5,5], codebook 64 000,
  * dimension 0 least significant). `project_out` and the detokenizer are model graphs, not here.
  */

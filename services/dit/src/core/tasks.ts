@@ -1,5 +1,5 @@
 /**
- * Per-task context of the DiT (spec §5, §6.1): instruction, length in latent frames,
+ * Per-task context of the DiT (docs/official-behaviour.md, "Tasks"; docs/model-contract.md): instruction, length in latent frames,
  * src_latents, chunk_masks, is_covers, silence-latent padding, repaint coordinates.
  *
  * Flow: `planTask` validates one batch item and decides what it needs; `batchFrames` gives the
@@ -206,7 +206,7 @@ function sourceFrames(latents: Float32Array | undefined): number | null {
   return frames;
 }
 
-/** Validates one batch item and decides its context (spec §5.4 table). */
+/** Validates one batch item and decides its context (docs/official-behaviour.md, "Tasks"). */
 export function planTask(req: TaskRequest): TaskPlan {
   checkTaskForModel(req.task, req.model);
   const srcFrames = sourceFrames(req.sourceLatents);
@@ -349,7 +349,7 @@ export interface ItemContext {
   repaint?: { mask: Uint8Array; source: Float32Array };
 }
 
-/** One item's src_latents / chunk mask at the batch length T (spec §5.3–5.4). */
+/** One item's src_latents / chunk mask at the batch length T (docs/official-behaviour.md, "Tasks"). */
 export function buildItemContext(
   plan: TaskPlan,
   sourceLatents: Float32Array | undefined,
@@ -387,7 +387,7 @@ export function buildItemContext(
   return { srcLatents, chunkMask, isCover: plan.isCover, hints: plan.hints, ...(repaint ? { repaint } : {}) };
 }
 
-/** The text2music-style context used after the audio_cover_strength switch (spec §4.6). */
+/** The text2music-style context used after the audio_cover_strength switch (docs/official-behaviour.md, "Tasks": the cover switch). */
 export function nonCoverItemContext(item: ItemContext, silence: Float32Array): ItemContext {
   const frames = item.chunkMask.length / LATENT_CHANNELS;
   return {
@@ -457,7 +457,7 @@ export const REFERENCE_FRAMES = 750;
 
 /**
  * Timbre reference of one item [T_ref, 64]: the given latents, or without a reference the first
- * 750 frames of the silence latent (upstream's default, spec §2.7).
+ * 750 frames of the silence latent (upstream's default; docs/official-behaviour.md, "Tasks").
  */
 export function referenceLatents(reference: Float32Array | undefined, silence: Float32Array): Float32Array {
   if (reference === undefined) return silenceFrames(silence, 0, REFERENCE_FRAMES);

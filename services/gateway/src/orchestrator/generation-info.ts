@@ -1,5 +1,5 @@
 // The result's texts: generation_info (markdown, the layout of the reference's
-// _build_generation_info, acestep-lm-api.md §7.3) and status_message (§7.1, §7.2).
+// _build_generation_info) and status_message (docs/official-behaviour.md, "Generation info and status").
 import type { LmMetadataView } from './plan.ts';
 
 /** Wall times of one generation in milliseconds; absent or 0 = not run (the line is left out). */

@@ -75,7 +75,7 @@ export interface DitItemPlan {
 }
 
 export interface DitPlan {
-  /** The task the DiT runs: text2music with audio codes runs as cover (dit-vae §5.4). */
+  /** The task the DiT runs: text2music with audio codes runs as cover (docs/official-behaviour.md, "Tasks"). */
   task: TaskName;
   instruction: string;
   inferenceSteps: number;
@@ -139,7 +139,7 @@ export function planGeneration(
   return {
     lm,
     vae: {
-      // Codes take the source audio's place (dit-vae §5.4 "cover (codes)").
+      // Codes take the source audio's place (docs/official-behaviour.md, "Tasks").
       encodeSrcAudio: config.srcAudio !== null && SOURCE_AUDIO_TASKS.has(config.taskType) && !hasCodes,
       encodeReferenceAudio: config.referenceAudio !== null,
     },

@@ -173,7 +173,7 @@ export function validateUnderstand(req: UnderstandAudioRequest): UnderstandJob {
   const bad = req.audioCodes.findIndex((c) => c < 0 || c >= AUDIO_CODE_COUNT);
   if (bad >= 0)
     throw invalid(`audio_codes[${bad}] must be in 0..${AUDIO_CODE_COUNT - 1}, got ${req.audioCodes[bad]}`);
-  // The single-turn LM calls run without CFG upstream (spec §6); cfg_scale > 1 turns it on.
+  // The single-turn LM calls run without CFG upstream (docs/official-behaviour.md); cfg_scale > 1 turns it on.
   const { params, negativePrompt } = validateSampling(req.sampling, 1);
   return {
     kind: 'understand',
