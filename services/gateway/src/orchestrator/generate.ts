@@ -1,5 +1,5 @@
 // generate_music across the stages, one small function per stage with a typed hand-off:
-//   plan (validate + seeds + stage plan) → encode sources (VAE) → LM chunks → DiT
+//   planStages (validate + seeds + stage plan) → encode sources (VAE) → LM chunks → DiT
 //   → decode + encode files + store (audio-out.ts, overlapped) → the result (result.ts).
 // Every step reports progress; every stage call goes through its Stage (attempts, deadline,
 // request/job ids, errors) with the caller's signal, so a cancel reaches the stage doing the work.
@@ -65,7 +65,7 @@ export type ReportProgress = (
   lmMetadata?: ReturnType<typeof publicMetadata>,
 ) => void;
 
-/** Hand-off of `plan`: the request with every default applied, the seeds, and what each stage does. */
+/** Hand-off of `planStages`: the request with every default applied, the seeds, and what each stage does. */
 export interface Planned {
   config: ResolvedConfig;
   seeds: bigint[];
@@ -125,7 +125,7 @@ export async function runGeneration(
   const started = Date.now();
   const progress: ReportProgress = (stage, step = 0, total = 0, message = '', lmMetadata = undefined) =>
     report(create(ProgressSchema, { stage, step, total, message, ...(lmMetadata ? { lmMetadata } : {}) }));
-  const planned = await plan(context, request);
+  const planned = await planStages(context, request);
   progress(ProgressStage.QUEUED, 0, 0, 'preparing inputs');
   const sources = await encodeSources(context, planned, signal);
   const lm = await runLm(context, planned, progress, signal);
@@ -138,7 +138,7 @@ export async function runGeneration(
 }
 
 /** Validate and default the request, draw the seeds, plan the stages. */
-async function plan(context: GenerateContext, request: GenerationConfig): Promise<Planned> {
+async function planStages(context: GenerateContext, request: GenerationConfig): Promise<Planned> {
   const config = await checkConfig(context, request);
   const seeds = resolveSeeds(config.batchSize, config.useRandomSeed, config.seed);
   return { config, seeds, plan: planGeneration(config, seeds) };
