@@ -1,3 +1,5 @@
+import { AUDIO_CODE_COUNT } from '@acestep/acestep';
+
 /** Ids fixed by the Qwen3 vocabulary and the ACE-Step LM checkpoint (docs/official-behaviour.md "LM vocabulary"). */
 export const SPECIAL_TOKEN_IDS = {
   endOfText: 151643,
@@ -16,7 +18,7 @@ export const AUDIO_CODE_TOKEN_BASE = 151669;
 /** The checkpoint adds 65,535 code tokens (N = 0..65534)... */
 export const AUDIO_CODE_TOKEN_COUNT = 65535;
 /** ...but the FSQ codebook has only 64,000 entries (8·8·8·5·5·5): N ≥ 64000 is never valid. */
-export const VALID_AUDIO_CODE_COUNT = 64000;
+export const VALID_AUDIO_CODE_COUNT = AUDIO_CODE_COUNT;
 export const VOCAB_SIZE = AUDIO_CODE_TOKEN_BASE + AUDIO_CODE_TOKEN_COUNT; // 217,204
 
 export function audioCodeTokenText(code: number): string {

@@ -1,6 +1,7 @@
 // The VAE service's gRPC layer: reads spec + tensors, validates them, admits
 // the work through a bounded queue and streams the core's output back.
 
+import { SAMPLE_RATE } from '@acestep/acestep';
 import {
   type DecodeRequest,
   DecodeResponseSchema,
@@ -29,7 +30,7 @@ import { loadVae, modelInfo, type VaeModel } from '../model/model.ts';
 import { validateAudioItems, validateDecodeTiles, validateLatentItems } from './validate.ts';
 
 const CAPABILITIES: Record<string, string> = {
-  'audio.sample_rate': '48000',
+  'audio.sample_rate': String(SAMPLE_RATE),
   'audio.channels': '2',
   'decode.output': 'exactly frames x hop samples per channel, streamed tile by tile',
   'encode.sampling': 'LATENT_SAMPLING_MEAN (default) or LATENT_SAMPLING_SAMPLE with a seed per item',
