@@ -1,6 +1,6 @@
 // Tenants over the real gateway process: keys from a file, each key sees and
 // cancels only its own jobs, an admin key sees every job, a rate-limited key
-// gets RESOURCE_EXHAUSTED with a retry hint and recovers, a key over its job
+// gets RESOURCE_EXHAUSTED with a retry hint and recovers (gRPC, REST and /v1/objects), a key over its job
 // quota is refused.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -107,6 +107,26 @@ describe('gateway tenants and limits', () => {
     await client('bob').listJobs({});
     await new Promise((r) => setTimeout(r, retryAfter * 1000 + 100));
     assert.deepEqual((await client('carol').listJobs({})).jobs, []);
+  });
+
+  it('the plain HTTP routes (official REST, /v1/objects) count against the same rate: 429 with Retry-After', async () => {
+    const base = `http://${stack.gateway.address}`;
+    const get = (path: string) =>
+      fetch(`${base}${path}`, { headers: { authorization: `Bearer ${KEYS.carol}` } });
+    // carol may make 3 calls per 2 s; wait out whatever the previous test left in the window.
+    await new Promise((r) => setTimeout(r, 2100));
+    for (let i = 0; i < 3; i++) assert.equal((await get('/v1/models')).status, 200);
+    const refused = await get('/v1/objects/no-such-object');
+    assert.equal(refused.status, 429);
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    assert.ok(retryAfter >= 1 && retryAfter <= 2, `retry-after ${retryAfter}`);
+    assert.match(((await refused.json()) as { error: string }).error, /over its rate limit/);
+    const rest = await get('/v1/stats');
+    assert.equal(rest.status, 429);
+    assert.ok(rest.headers.get('retry-after'));
+    assert.doesNotMatch(((await rest.json()) as { detail: string }).detail, /queue is full/);
+    await new Promise((r) => setTimeout(r, retryAfter * 1000 + 100));
+    assert.equal((await get('/v1/objects/no-such-object')).status, 404, 'recovered: an unknown object again');
   });
 
   it('unknown keys are UNAUTHENTICATED', async () => {

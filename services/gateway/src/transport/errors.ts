@@ -25,3 +25,9 @@ export function httpStatusOf(error: ConnectError): number {
   if (error.cause === TOO_LARGE) return 413;
   return HTTP_STATUS[error.code] ?? 500;
 }
+
+/** Headers an error carries to an HTTP client: Retry-After when the status has a retry hint. */
+export function httpHeadersOf(error: ConnectError): Record<string, string> {
+  const retryAfter = error.metadata.get('retry-after');
+  return retryAfter ? { 'retry-after': retryAfter } : {};
+}

@@ -13,7 +13,7 @@ import busboy from 'busboy';
 import { pushable } from 'it-pushable';
 import type { ResultStore } from '../jobs/index.ts';
 import { OBJECTS_PATH, objectUrl } from '../object-url.ts';
-import { httpStatusOf } from './errors.ts';
+import { httpHeadersOf, httpStatusOf } from './errors.ts';
 import type { HttpRoute } from './http.ts';
 import {
   abortResponse,
@@ -28,8 +28,8 @@ import { type StoredUpload, storeUpload, type UploadOptions, uploadTooLarge } fr
 export interface ObjectRoutesOptions {
   store: ResultStore;
   upload: Omit<UploadOptions, 'filename'>;
-  /** Throws UNAUTHENTICATED when the request lacks the API key. */
-  authorize: (req: HttpRequest) => void;
+  /** UNAUTHENTICATED without the API key; RESOURCE_EXHAUSTED when the key is over its rate limit. */
+  authorize: (req: HttpRequest) => Promise<void>;
 }
 
 export function sendError(req: HttpRequest, res: HttpResponse, error: unknown): void {
@@ -41,7 +41,7 @@ export function sendError(req: HttpRequest, res: HttpResponse, error: unknown): 
   // A body we did not read (a refused upload) is read and dropped, so the
   // client finishes sending and sees the answer instead of a broken pipe.
   req.resume();
-  sendJson(res, httpStatusOf(e), { error: e.rawMessage, code: Code[e.code] });
+  sendJson(res, httpStatusOf(e), { error: e.rawMessage, code: Code[e.code] }, httpHeadersOf(e));
 }
 
 export function objectRoutes(options: ObjectRoutesOptions): HttpRoute {
@@ -49,7 +49,7 @@ export function objectRoutes(options: ObjectRoutesOptions): HttpRoute {
     const path = pathOf(req);
     if (path !== OBJECTS_PATH && !path.startsWith(`${OBJECTS_PATH}/`)) return false;
     try {
-      options.authorize(req);
+      await options.authorize(req);
       if (path === OBJECTS_PATH && (req.method === 'PUT' || req.method === 'POST')) {
         const stored = await receiveUpload(req, res, options);
         sendJson(res, 201, uploadJson(stored));

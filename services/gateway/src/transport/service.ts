@@ -47,7 +47,7 @@ import {
   stageInfo,
   stageWarmup,
 } from '../orchestrator/stages.ts';
-import { jobOwner, jobScope, TENANT, Tenants } from '../tenants.ts';
+import { jobOwner, jobScope, TENANT, type Tenant, Tenants } from '../tenants.ts';
 import { keyFromHeaders } from './auth.ts';
 import { gatewayHttp } from './http.ts';
 import { type HttpRequest, header } from './node-http.ts';
@@ -376,8 +376,11 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
       const keys = tenants;
       // One rule for every entry point: a key names a tenant (tenants.ts); keys off = open.
       const authenticate = (given: string | undefined) => (keys?.enabled ? keys.check(given) : undefined);
-      const authorize = (req: HttpRequest) => {
-        authenticate(keyFromHeaders((n) => header(req, n)));
+      const takeRequest = (tenant: Tenant) => keys?.takeRequest(tenant) ?? Promise.resolve();
+      // /v1/objects counts against the key's rate like every other call (uploads included).
+      const authorize = async (req: HttpRequest) => {
+        const tenant = authenticate(keyFromHeaders((n) => header(req, n)));
+        if (tenant) await takeRequest(tenant);
       };
       const upload = { maxBytes: maxUploadBytes, audioLimits: generate.audioLimits };
       return gatewayHttp(connect, context, [
@@ -386,6 +389,7 @@ export function gatewaySpec(): ServiceSpec<GatewayConfig> {
           jobs,
           stages: generate.stages,
           authenticate,
+          takeRequest,
           maxJobs: context.config.maxJobs,
           upload,
           models: modelNames(generate.stages),

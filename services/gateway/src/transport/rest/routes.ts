@@ -15,7 +15,7 @@ import type { JobService } from '../../jobs/index.ts';
 import type { Stages } from '../../orchestrator/stages.ts';
 import { jobOwner, jobScope, type Tenant } from '../../tenants.ts';
 import { keyFromHeaders } from '../auth.ts';
-import { httpStatusOf } from '../errors.ts';
+import { httpHeadersOf, httpStatusOf } from '../errors.ts';
 import type { HttpRoute } from '../http.ts';
 import { type HttpRequest, type HttpResponse, header, pathOf, queryOf, sendJson } from '../node-http.ts';
 import { sendObject } from '../objects.ts';
@@ -32,6 +32,8 @@ export interface RestOptions {
    * missing or wrong key; undefined when keys are off (every job visible).
    */
   authenticate: (given: string | undefined) => Tenant | undefined;
+  /** Counts one call against the tenant's rate (RESOURCE_EXHAUSTED → 429 with Retry-After when over). */
+  takeRequest: (tenant: Tenant) => Promise<void>;
   maxJobs: number;
   upload: Omit<UploadOptions, 'filename'>;
   /** Names reported in results and /v1/models. */
@@ -62,14 +64,22 @@ function sendDetail(req: HttpRequest, res: HttpResponse, error: unknown): void {
   let status = httpStatusOf(e);
   let detail = e.rawMessage;
   if (e.cause === 'unsupported-media-type') status = 415;
-  if (e.code === Code.ResourceExhausted && status === 429) detail = `Server busy: queue is full (${detail})`;
-  sendJson(res, status, { detail });
+  const headers = httpHeadersOf(e);
+  // The official server's 429 is its full queue; a key over its own limit (retry hint) says so itself.
+  if (e.code === Code.ResourceExhausted && status === 429 && !headers['retry-after'])
+    detail = `Server busy: queue is full (${detail})`;
+  sendJson(res, status, { detail }, headers);
 }
 
-/** Body routes take the key as ai_token too; GET routes only in headers (as the official server). */
-function authorize(req: HttpRequest, o: RestOptions, aiToken?: JsonValue): Tenant | undefined {
+/**
+ * Body routes take the key as ai_token too; GET routes only in headers (as the official server).
+ * Each REST call counts once against the key's rate limit, as a gRPC/Connect call does.
+ */
+async function authorize(req: HttpRequest, o: RestOptions, aiToken?: JsonValue): Promise<Tenant | undefined> {
   const fromHeader = keyFromHeaders((n) => header(req, n));
-  return o.authenticate(fromHeader ?? (typeof aiToken === 'string' ? aiToken : undefined));
+  const tenant = o.authenticate(fromHeader ?? (typeof aiToken === 'string' ? aiToken : undefined));
+  if (tenant) await o.takeRequest(tenant);
+  return tenant;
 }
 
 async function releaseTask(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
@@ -83,7 +93,7 @@ async function releaseTask(req: HttpRequest, res: HttpResponse, o: RestOptions):
   });
   let tenant: Tenant | undefined;
   try {
-    tenant = authorize(req, o, body.fields.ai_token);
+    tenant = await authorize(req, o, body.fields.ai_token);
   } catch (error) {
     for (const stored of Object.values(body.files)) await o.jobs.store.deleteObject(stored.objectId);
     throw error;
@@ -118,7 +128,7 @@ function taskIds(value: JsonValue | undefined): string[] {
 
 async function queryResult(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
   const body = await readRestBody(req, { store: o.jobs.store, options: o.upload, fileFields: [] });
-  const scope = jobScope(authorize(req, o, body.fields.ai_token));
+  const scope = jobScope(await authorize(req, o, body.fields.ai_token));
   const models = await o.models();
   const context: ResultContext = { env: 'production', ditModel: models.dit, lmModel: models.lm };
   const data = [];
@@ -142,7 +152,7 @@ async function queryResult(req: HttpRequest, res: HttpResponse, o: RestOptions):
 }
 
 async function audio(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
-  authorize(req, o);
+  await authorize(req, o);
   const path = queryOf(req).get('path') ?? '';
   const match = /^([\w-]+)(?:\.(mp3|wav|flac|ogg))?$/.exec(path);
   if (!match) {
@@ -191,7 +201,7 @@ function numberOrUndefined(value: JsonValue | undefined): number | undefined {
 
 async function formatInput(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
   const { fields } = await readRestBody(req, { store: o.jobs.store, options: o.upload, fileFields: [] });
-  authorize(req, o, fields.ai_token);
+  await authorize(req, o, fields.ai_token);
   let params: JsonObject = {};
   if (typeof fields.param_obj === 'string') params = JSON.parse(fields.param_obj) as JsonObject;
   else if (fields.param_obj && typeof fields.param_obj === 'object' && !Array.isArray(fields.param_obj))
@@ -232,7 +242,7 @@ async function formatInput(req: HttpRequest, res: HttpResponse, o: RestOptions):
 
 async function randomSample(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
   const { fields } = await readRestBody(req, { store: o.jobs.store, options: o.upload, fileFields: [] });
-  authorize(req, o, fields.ai_token);
+  await authorize(req, o, fields.ai_token);
   const type = String(fields.sample_type ?? 'simple_mode');
   const answer = await o.stages.lm.call(
     (lm, call) => lm.createSample({ query: '', instrumental: false }, call),
@@ -266,12 +276,12 @@ const ROUTES: Record<string, Handler> = {
   'GET /v1/audio': audio,
   'HEAD /v1/audio': audio,
   'GET /v1/models': async (req, res, o) => {
-    authorize(req, o);
+    await authorize(req, o);
     const { dit } = await o.models();
     wrap(res, { models: [{ name: dit, is_default: true }], default_model: dit });
   },
   'GET /v1/stats': async (req, res, o) => {
-    wrap(res, await stats(o, jobScope(authorize(req, o))));
+    wrap(res, await stats(o, jobScope(await authorize(req, o))));
   },
   'GET /health': async (_req, res) => wrap(res, { status: 'ok', service: 'ACE-Step API', version: '1.0' }),
   'POST /format_input': formatInput,
