@@ -196,7 +196,7 @@ export async function runGenerate(rt: LmRuntime, job: GenerateJob, emit: Emit, r
         buildPhase2Prompts(s.caption, s.lyrics, formatMetadataYaml(metadata[i]!), job.negativePrompt),
       ),
     );
-    // The user's duration sets the code count (spec §3.3); without one the model decides when to
+    // The user's duration sets the code count (docs/official-behaviour.md "LM phases"); without one the model decides when to
     // stop, within the official cap (core `codeLimit`). The CoT's duration never sets it.
     const targets = job.sequences.map((s) => targetCodesForDuration(s.durationSeconds));
     const total = targets.reduce<number>((a, t) => a + (t ?? 0), 0);
@@ -282,7 +282,7 @@ export async function runUnderstand(rt: LmRuntime, job: UnderstandJob, emit: Emi
 
 export async function runFormat(rt: LmRuntime, job: FormatJob, emit: Emit, runner: MeteredRunner) {
   const started = process.hrtime.bigint();
-  // Spec §6.2: a given language skips the language field rather than being injected.
+  // A given language skips the language field rather than being injected (official behaviour, "LM phases").
   const { language, ...userMetadata } = job.userMetadata;
   const { metadata, text } = await runSample(
     rt,
