@@ -85,7 +85,7 @@ function deploymentSource(context: ServiceContext<GatewayConfig>, stages: Stages
       stages.dit.call((client, call) => client.info({}, call), { timeoutMs: INFO_TIMEOUT_MS }),
       // Without an answer from the LM the gateway knows no LM limit; generation does not need one.
       stages.lm
-        .call((client, call) => client.info({}, call), { timeoutMs: INFO_TIMEOUT_MS })
+        .call((client, call) => client.info({}, call), { timeoutMs: INFO_TIMEOUT_MS, attempts: 1 })
         .catch(() => undefined),
     ]);
     const value = deploymentFromInfo(dit.info, lm?.info, {
