@@ -287,7 +287,7 @@ export interface DitItemConditioning {
  * User values win; the LM fills only what the request left on auto
  * (_update_metadata_from_lm), except the caption: with use_cot_caption the LM's
  * rewritten caption replaces the request's, as the reference does. The LM's
- * language reaches the DiT (the reference loses it to a key mismatch, §3.2).
+ * language reaches the DiT (the reference loses it to a key mismatch; docs/official-behaviour.md "LM phases").
  * LM values outside the vocabularies are dropped.
  */
 export function ditConditioning(
