@@ -42,12 +42,23 @@ export function connectHandler(options: ConnectHandlerOptions): NodeHandler {
   const paths = new Map<string, UniversalHandler>(router.handlers.map((h) => [h.requestPath, h]));
   return (req, res) => {
     const handler = paths.get((req.url ?? '').split('?', 1)[0] ?? '');
-    if (!handler) {
-      (res as http.ServerResponse).writeHead(404).end();
+    const contentType = String(req.headers['content-type'] ?? '');
+    const refusal = refuse(handler, contentType, req);
+    if (refusal) {
+      req.resume();
+      const out = res as http.ServerResponse;
+      if (!handler && /^application\/grpc/i.test(contentType))
+        out.writeHead(200, {
+          'content-type': contentType,
+          'grpc-status': '12',
+          'grpc-message': encodeURIComponent(refusal.message),
+        });
+      else out.writeHead(refusal.status, { 'content-type': 'application/json' });
+      out.end(JSON.stringify({ code: refusal.code, message: refusal.message }));
       return;
     }
+    if (!handler) return;
     const uReq = universalRequestFromNodeRequest(req as never, res as never, undefined, undefined);
-    const contentType = uReq.header.get('content-type') ?? '';
     const kind = UNARY_JSON.test(contentType)
       ? 'unary'
       : STREAM_JSON.test(contentType)
@@ -55,6 +66,9 @@ export function connectHandler(options: ConnectHandlerOptions): NodeHandler {
         : undefined;
     if (kind && uReq.method === 'POST' && isBytes(uReq.body)) {
       const check = (json: JsonValue) => normalizeJson(handler.method.input, json);
+      // The normalized body differs in length from the sent one (spec enum words become proto
+      // names): a stale Content-Length makes Connect refuse it ("promised N bytes, received M").
+      uReq.header.delete('content-length');
       uReq.body =
         kind === 'unary'
           ? unaryJson(uReq.body, options.readMaxBytes, check)
@@ -63,7 +77,12 @@ export function connectHandler(options: ConnectHandlerOptions): NodeHandler {
       const check = binaryMessage(handler.method.input);
       if (UNARY_BINARY.test(contentType)) uReq.body = unaryBinary(uReq.body, options.readMaxBytes, check);
       else if (STREAM_BINARY.test(contentType))
-        uReq.body = checkEnvelopes(uReq.body, options.readMaxBytes, check);
+        uReq.body = checkEnvelopes(
+          uReq.body,
+          options.readMaxBytes,
+          check,
+          uReq.header.has('grpc-encoding') || uReq.header.has('connect-content-encoding'),
+        );
     }
     handler(uReq)
       .then((uRes) => {
@@ -90,6 +109,38 @@ export function connectHandler(options: ConnectHandlerOptions): NodeHandler {
   };
 }
 
+const KNOWN_TYPES = [UNARY_JSON, STREAM_JSON, UNARY_BINARY, STREAM_BINARY];
+const CONTENT_TYPES =
+  'application/json, application/proto (unary); application/connect+json, application/connect+proto, ' +
+  'application/grpc, application/grpc-web (any method)';
+
+/**
+ * The answer to a call Connect would refuse with an empty body (an unknown method, a content type
+ * no protocol claims, a streaming method called with unary JSON): the same HTTP status, with a
+ * message that says what to send instead. gRPC callers of an unknown method get UNIMPLEMENTED.
+ */
+function refuse(
+  handler: UniversalHandler | undefined,
+  contentType: string,
+  req: http.IncomingMessage | { url?: string; method?: string },
+): { status: number; code: string; message: string } | undefined {
+  const path = (req.url ?? '').split('?', 1)[0] ?? '';
+  if (!handler) return { status: 404, code: 'unimplemented', message: `no method ${path} on this port` };
+  if (req.method === 'POST' && !KNOWN_TYPES.some((t) => t.test(contentType)))
+    return {
+      status: 415,
+      code: 'invalid_argument',
+      message: `content-type "${contentType}" is not supported; send ${CONTENT_TYPES}`,
+    };
+  if (handler.method.methodKind !== 'unary' && UNARY_JSON.test(contentType))
+    return {
+      status: 415,
+      code: 'invalid_argument',
+      message: `${handler.method.name} is a streaming method: send application/connect+json with enveloped messages`,
+    };
+  return undefined;
+}
+
 function isBytes(body: unknown): body is AsyncIterable<Uint8Array> {
   return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
 }
@@ -102,12 +153,39 @@ function tooLarge(limit: number): ConnectError {
   );
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+/** Deeper than any message of ours (a GenerationConfig is 3 levels): the normalizer recurses. */
+export const MAX_JSON_DEPTH = 64;
+
 function parse(bytes: Uint8Array): JsonValue {
+  let text: string;
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8')) as JsonValue;
+    text = UTF8.decode(bytes);
+  } catch {
+    // Replacing the bad bytes would store text the caller never sent.
+    throw new JsonInputError('body', 'the body is not valid UTF-8');
+  }
+  let json: JsonValue;
+  try {
+    json = JSON.parse(text) as JsonValue;
   } catch (error) {
     throw new JsonInputError('body', `the body is not valid JSON: ${(error as Error).message}`);
   }
+  if (depthOver(json, MAX_JSON_DEPTH))
+    throw new JsonInputError('body', `the body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return json;
+}
+
+/** Whether `json` nests deeper than `limit` (iterative: a deep value must not overflow our stack). */
+function depthOver(json: JsonValue, limit: number): boolean {
+  const stack: [JsonValue, number][] = [[json, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 async function* unaryJson(
@@ -170,6 +248,7 @@ async function* checkEnvelopes(
   body: AsyncIterable<Uint8Array>,
   limit: number,
   check: (message: Uint8Array) => Uint8Array,
+  compressed: boolean,
 ): AsyncGenerator<Uint8Array> {
   let parts: Uint8Array[] = [];
   let held = 0;
@@ -184,6 +263,11 @@ async function* checkEnvelopes(
       if (held < 5 + length) break;
       const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       const message = joined.subarray(5, 5 + length);
+      if (flags & 1 && !compressed)
+        throw new ConnectError(
+          'a message is flagged compressed but the request names no grpc-encoding',
+          Code.InvalidArgument,
+        );
       if (!(flags & END_STREAM || flags & 1)) check(message);
       yield joined.subarray(0, 5 + length);
       const rest = joined.subarray(5 + length);

@@ -6,7 +6,7 @@
 //                                  Accept-Ranges and Range → 206, so <audio> can seek.
 // Uploads stream to the store (uploads.ts); a declared Content-Length over the
 // limit is refused with 413 before any byte is read.
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { continueIfExpected, toConnectError } from '@acestep/runtime';
 import { Code, ConnectError } from '@connectrpc/connect';
 import busboy from 'busboy';
@@ -117,12 +117,28 @@ export interface MultipartFile {
  */
 export function multipartFiles(req: HttpRequest, maxFileBytes: number) {
   const fields: Record<string, string> = {};
-  const parser = busboy({
-    headers: req.headers as Record<string, string>,
-    limits: { fileSize: maxFileBytes + 1, fieldSize: 1 << 20 },
-  });
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: req.headers as Record<string, string>,
+      limits: { fileSize: maxFileBytes + 1, fieldSize: 1 << 20 },
+    });
+  } catch (error) {
+    // busboy throws plain errors for a bad header (no boundary): the request's fault.
+    throw new ConnectError(`multipart: ${(error as Error).message}`, Code.InvalidArgument);
+  }
   const parts = pushable<MultipartFile>({ objectMode: true });
-  parser.on('file', (field, stream, info) => parts.push({ field, filename: info.filename ?? '', stream }));
+  parser.on('file', (field, stream, info) => {
+    // A form cut inside a file part fails the file's stream with a plain error: say it is the request's.
+    const file = new PassThrough();
+    // After a reader has given up on the part (its upload already refused), nobody listens: the
+    // error is then already answered and must not crash the process as an unhandled 'error'.
+    file.on('error', () => {});
+    stream.on('error', (error) =>
+      file.destroy(new ConnectError(`multipart: ${error.message}`, Code.InvalidArgument)),
+    );
+    parts.push({ field, filename: info.filename ?? '', stream: stream.pipe(file) });
+  });
   parser.on('field', (name, value) => {
     fields[name] = value;
   });

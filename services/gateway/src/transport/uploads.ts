@@ -3,8 +3,8 @@
 // 200 MB WAV never sits in memory. The first PROBE_BYTES are kept to check the
 // file: the container is sniffed before anything is stored, and WAV/FLAC are
 // validated from their headers against the audio limits; MP3/Ogg carry no
-// length, so they are decoded once stored (the decoder stops at the duration
-// limit). Over --max-upload-bytes the upload stops at once with
+// length and FLAC's may lie, so they are decoded once stored (the decoder
+// counts frames first and stops at the duration limit). Over --max-upload-bytes the upload stops at once with
 // RESOURCE_EXHAUSTED naming the limit (HTTP 413).
 import {
   type AudioContainer,
@@ -139,7 +139,9 @@ export async function storeUpload(
   try {
     const probe = probeAudioHeader(reader.head(), info.sizeBytes, options.audioLimits);
     let seconds = probe.seconds;
-    if (seconds === undefined) {
+    // FLAC's STREAMINFO length is optional and unchecked (a 10-sample claim over 800 s of frames):
+    // only counting the frames, as the decoder does, gives the real duration.
+    if (seconds === undefined || probe.container === 'flac') {
       const pcm = await decodeAudioSourceOffThread(
         await store.readObject(info.objectId),
         options.audioLimits,

@@ -6,7 +6,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { ResultStore } from '../../jobs/index.ts';
 import type { HttpRequest } from '../node-http.ts';
 import { multipartFiles } from '../objects.ts';
-import { type StoredUpload, storeUpload, type UploadOptions } from '../uploads.ts';
+import { type StoredUpload, storeUpload, type UploadOptions, uploadTooLarge } from '../uploads.ts';
 
 const MAX_FORM_BYTES = 1 << 20;
 
@@ -25,8 +25,14 @@ async function readText(req: HttpRequest): Promise<string> {
       throw new ConnectError(`request body is larger than ${MAX_FORM_BYTES} bytes`, Code.InvalidArgument);
     parts.push(chunk);
   }
-  return Buffer.concat(parts).toString('utf8');
+  try {
+    return UTF8.decode(Buffer.concat(parts));
+  } catch {
+    throw new ConnectError('request body is not valid UTF-8', Code.InvalidArgument);
+  }
 }
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 function parseJsonObject(text: string): JsonObject {
   let value: JsonValue;
@@ -53,6 +59,9 @@ export async function readRestBody(
     .trim()
     .toLowerCase();
   if (type === 'multipart/form-data') {
+    // A form declaring more than one file and its text fields is refused before reading it.
+    const declared = Number(req.headers['content-length'] ?? Number.NaN);
+    if (declared > upload.options.maxBytes + MAX_FORM_BYTES) throw uploadTooLarge(upload.options.maxBytes);
     const form = multipartFiles(req, upload.options.maxBytes);
     const files: Record<string, StoredUpload> = {};
     for await (const part of form.parts) {

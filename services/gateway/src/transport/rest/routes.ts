@@ -199,15 +199,32 @@ function numberOrUndefined(value: JsonValue | undefined): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
+/** format_input's param_obj: a JSON object, or its JSON text. */
+function paramObject(value: JsonValue | undefined): JsonObject {
+  let parsed: JsonValue = value ?? {};
+  if (typeof parsed === 'string') {
+    try {
+      parsed = JSON.parse(parsed) as JsonValue;
+    } catch (error) {
+      throw new ConnectError(`param_obj: not valid JSON (${(error as Error).message})`, Code.InvalidArgument);
+    }
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConnectError('param_obj: expected a JSON object (or its JSON text)', Code.InvalidArgument);
+  return parsed;
+}
+
 async function formatInput(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
   const { fields } = await readRestBody(req, { store: o.jobs.store, options: o.upload, fileFields: [] });
   await authorize(req, o, fields.ai_token);
-  let params: JsonObject = {};
-  if (typeof fields.param_obj === 'string') params = JSON.parse(fields.param_obj) as JsonObject;
-  else if (fields.param_obj && typeof fields.param_obj === 'object' && !Array.isArray(fields.param_obj))
-    params = fields.param_obj;
+  const params = paramObject(fields.param_obj);
   const bpm = numberOrUndefined(params.bpm);
   const duration = numberOrUndefined(params.duration);
+  if (fields.temperature !== undefined && numberOrUndefined(fields.temperature) === undefined)
+    throw new ConnectError(
+      `temperature: ${JSON.stringify(fields.temperature)} is not a number`,
+      Code.InvalidArgument,
+    );
   const temperature = numberOrUndefined(fields.temperature) ?? 0.85;
   const answer = await o.stages.lm.call(
     (lm, call) =>
