@@ -470,6 +470,7 @@ export function authCases(apiKey: string): HostileCase[] {
     ['key prefix', { authorization: `Bearer ${apiKey.slice(0, 4)}` }],
     ['empty bearer', { authorization: 'Bearer ' }],
     ['wrong x-api-key', { 'x-api-key': 'nope' }],
+    ['Basic credentials', { authorization: 'Basic dXNlcjpwYXNz' }],
   ];
   const calls: [string, string, string, string | undefined, Record<string, string>][] = [
     ['SubmitJob', 'POST', '/acestep.v1.GatewayService/SubmitJob', '{"config":{"caption":"x"}}', json],
@@ -493,5 +494,21 @@ export function authCases(apiKey: string): HostileCase[] {
           /key|auth|unauthenticated/i,
         ),
       );
+  // The right key without "Bearer": only the official REST routes take it so.
+  for (const [call, method, path, body, headers] of calls.filter(([name]) => !REST_CALLS.has(name)))
+    cases.push(
+      http(
+        'auth',
+        `${call}: bare key`,
+        method,
+        path,
+        call === 'PUT /v1/objects' ? smallWav(0.1) : body,
+        { ...headers, authorization: apiKey },
+        [401],
+        /must be "Bearer <key>"/,
+      ),
+    );
   return cases;
 }
+
+const REST_CALLS = new Set(['release_task', 'query_result', 'v1/audio']);

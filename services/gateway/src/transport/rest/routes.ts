@@ -76,7 +76,7 @@ function sendDetail(req: HttpRequest, res: HttpResponse, error: unknown): void {
  * Each REST call counts once against the key's rate limit, as a gRPC/Connect call does.
  */
 async function authorize(req: HttpRequest, o: RestOptions, aiToken?: JsonValue): Promise<Tenant | undefined> {
-  const fromHeader = keyFromHeaders((n) => header(req, n));
+  const fromHeader = keyFromHeaders((n) => header(req, n), { bare: true });
   const tenant = o.authenticate(fromHeader ?? (typeof aiToken === 'string' ? aiToken : undefined));
   if (tenant) await o.takeRequest(tenant);
   return tenant;
@@ -84,7 +84,7 @@ async function authorize(req: HttpRequest, o: RestOptions, aiToken?: JsonValue):
 
 async function releaseTask(req: HttpRequest, res: HttpResponse, o: RestOptions): Promise<void> {
   // A key in the headers is checked before any file is stored; ai_token once the form is read.
-  const headerKey = keyFromHeaders((n) => header(req, n));
+  const headerKey = keyFromHeaders((n) => header(req, n), { bare: true });
   if (headerKey !== undefined) o.authenticate(headerKey);
   const body = await readRestBody(req, {
     store: o.jobs.store,
