@@ -400,12 +400,73 @@ function varint(n: number): number[] {
   return out;
 }
 
+/** Server-streaming calls (Generate, WatchJob) over Connect's enveloped JSON and gRPC with a deadline. */
+function streamCases(): HostileCase[] {
+  const envelope = (json: unknown) => {
+    const message = enc.encode(JSON.stringify(json));
+    return grpcFrame(message);
+  };
+  const stream = (name: string, method: string, json: unknown, message: RegExp): HostileCase => ({
+    group: 'connect-json',
+    name,
+    transport: 'http',
+    method: 'POST',
+    path: `${GATEWAY}/${method}`,
+    headers: { 'content-type': 'application/connect+json' },
+    body: envelope(json),
+    // A Connect stream answers 200; the error is in its end-stream message.
+    expect: [200],
+    message,
+  });
+  const good = toBinary(
+    SubmitJobRequestSchema,
+    create(SubmitJobRequestSchema, {
+      config: create(GenerationConfigSchema, { caption: 'hostile', audioDuration: 10 }),
+    }),
+  );
+  return [
+    stream(
+      'Generate stream: batch_size 99',
+      'Generate',
+      { config: { ...BASE_CONFIG, batch_size: 99 } },
+      /invalid_argument.*batch_size/,
+    ),
+    stream(
+      'Generate stream: unknown field',
+      'Generate',
+      { config: { ...BASE_CONFIG, sped: 1 } },
+      /invalid_argument.*sped/,
+    ),
+    stream('Generate stream: missing config', 'Generate', {}, /invalid_argument.*config/),
+    stream(
+      'Generate stream: unknown task_type',
+      'Generate',
+      { config: { ...BASE_CONFIG, task_type: 'x' } },
+      /invalid_argument.*task_type/,
+    ),
+    stream('WatchJob stream: unknown id', 'WatchJob', { id: 'no-such-job' }, /not_found.*no-such-job/),
+    {
+      ...stream(
+        'Generate stream: body ends inside an envelope',
+        'Generate',
+        {},
+        /invalid_argument.*envelope/,
+      ),
+      body: envelope({ config: BASE_CONFIG }).subarray(0, 20),
+    },
+    grpc('Generate with a 1 ms deadline', 'Generate', grpcFrame(good), [4], /deadline|timed out/i, {
+      'grpc-timeout': '1m',
+    }),
+  ];
+}
+
 /** Every case of the corpus, for a gateway started with `--max-upload-bytes uploadLimit --api-key apiKey`. */
 export function hostileCorpus(opts: { uploadLimit: number; apiKey: string }): HostileCase[] {
   return [
     ...parameterCases(),
     ...jsonShapeCases(),
     ...grpcCases(),
+    ...streamCases(),
     ...restCases(),
     ...uploadCases(opts.uploadLimit, opts.apiKey),
     ...authCases(opts.apiKey),

@@ -505,7 +505,7 @@ export function authCases(apiKey: string): HostileCase[] {
         call === 'PUT /v1/objects' ? smallWav(0.1) : body,
         { ...headers, authorization: apiKey },
         [401],
-        /must be "Bearer <key>"/,
+        /must be .{0,3}Bearer <key>/,
       ),
     );
   return cases;
