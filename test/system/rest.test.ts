@@ -53,8 +53,19 @@ async function waitFor(
   timeoutMs = 240_000,
 ): Promise<{ item: QueryItem; entries: Record<string, unknown>[] }> {
   const deadline = Date.now() + timeoutMs;
+  let resets = 0;
   for (;;) {
-    const { json } = await post<QueryItem[]>(base, '/query_result', { task_id_list: [taskId] });
+    // A poll is a POST, which undici never re-sends: on a loaded machine (load ~12) one poll once
+    // met a reset keep-alive socket. A polling client polls again; a second reset in a row fails.
+    const polled = await post<QueryItem[]>(base, '/query_result', { task_id_list: [taskId] }).catch(
+      (error: unknown) => {
+        if (!(error instanceof TypeError) || ++resets > 1) throw error;
+        return undefined;
+      },
+    );
+    if (!polled) continue;
+    resets = 0;
+    const { json } = polled;
     const item = json.data[0]!;
     assert.equal(item.task_id, taskId);
     const entries = JSON.parse(item.result) as Record<string, unknown>[];
