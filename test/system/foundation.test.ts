@@ -75,13 +75,28 @@ describe('four service processes', () => {
     for (const [name, client] of Object.entries(clients)) {
       const { info } = await client.info({});
       assert.equal(info?.service, name);
-      assert.match(info?.instance ?? '', new RegExp(`/${stack[name as 'lm'].child.pid}$`));
+      // Public Info names no host, PID or path; the metrics port's /info maps the instance id to them.
+      const launched = stack[name as 'lm'];
+      assert.match(info?.instance ?? '', /^[0-9a-f]{12}$/);
+      assert.equal(info?.model?.directory, '');
+      const operator = (await (await fetch(`http://127.0.0.1:${launched.metricsPort}/info`)).json()) as {
+        instance: string;
+        pid: number;
+        model_dir: string;
+      };
+      assert.equal(operator.instance, info?.instance);
+      assert.equal(operator.pid, launched.child.pid);
+      assert.ok(operator.model_dir, 'the model directory is on the metrics port');
       client.close();
     }
     const res = await connectClient(GatewayService, stack.gateway.address).info({});
     assert.equal(res.gateway?.service, 'gateway');
     assert.deepEqual(Object.keys(res.stages).sort(), ['dit', 'lm', 'vae']);
-    assert.equal(res.stages.dit?.instance.endsWith(`/${stack.dit.child.pid}`), true);
+    assert.match(res.stages.dit?.instance ?? '', /^[0-9a-f]{12}$/);
+    assert.doesNotMatch(
+      JSON.stringify(res, (_, v) => (typeof v === 'bigint' ? String(v) : v)),
+      new RegExp(`${stack.dit.child.pid}|models/`),
+    );
   });
 
   it('round-trips a 64 MiB tensor bit-exact between two processes', async () => {

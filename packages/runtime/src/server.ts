@@ -18,6 +18,7 @@ import { HealthRegistry, healthService, ServingStatus } from './health.ts';
 import { createLogger, type Logger, type RequestScope, withRequestScope } from './logger.ts';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.ts';
 import { registerReflection } from './reflection.ts';
+import { operatorInfo } from './service-info.ts';
 import { toConnectError } from './status.ts';
 import { tracingInterceptor } from './tracing.ts';
 
@@ -155,16 +156,19 @@ function maxAgeTimer(ageMs: number, onAge: () => void): NodeJS.Timeout | undefin
   return setTimeout(onAge, ageMs * (0.9 + Math.random() * 0.2)).unref();
 }
 
-function startMetricsServer(context: ServiceContext): http.Server {
+function startMetricsServer(name: string, context: ServiceContext): http.Server {
   return http.createServer(async (req, res) => {
     if (req.url === '/metrics') {
       res.setHeader('content-type', context.metrics.registry.contentType);
       res.end(await context.metrics.registry.metrics());
+    } else if (req.url === '/info') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify(operatorInfo(name, context.config)));
     } else if (req.url === '/healthz') {
       const serving = context.health.serving;
       res.writeHead(serving ? 200 : 503).end(serving ? 'SERVING\n' : 'NOT_SERVING\n');
     } else {
-      res.writeHead(404).end('not found: try /metrics or /healthz\n');
+      res.writeHead(404).end('not found: try /metrics, /healthz or /info\n');
     }
   });
 }
@@ -257,7 +261,7 @@ export async function startService<C extends ServiceConfig>(
   });
 
   const port = await listen(server, config.port, config.host);
-  const metricsServer = startMetricsServer(context);
+  const metricsServer = startMetricsServer(spec.name, context);
   const metricsPort = await listen(metricsServer, config.metricsPort, config.host);
   context.health.setAll(ServingStatus.SERVING);
   context.logger.info('serving', { port, metricsPort, host: config.host, device: config.device });

@@ -58,7 +58,7 @@ export async function infoCommand(parsed: ParsedCommand): Promise<void> {
     for (const [name, i] of Object.entries(infos)) {
       const model = i?.model?.loaded
         ? `${i.model.name} (${i.model.variant})`
-        : `no model set loaded from ${i?.model?.directory}`;
+        : "no model set loaded (its directory: the metrics port's /info)";
       console.log(
         `${name.padEnd(8)} health=${health[name as ServiceName] ?? '(not checked)'} version=${i?.version} instance=${i?.instance} device=${i?.device?.device} model=${model}`,
       );

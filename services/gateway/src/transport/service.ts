@@ -27,6 +27,7 @@ import {
   type ServiceContext,
   type ServiceSpec,
   StatusError,
+  statusName,
   toConnectError,
   traceHeaders,
   withJobScope,
@@ -216,12 +217,13 @@ export function gatewayService(
       for (const [i, answer] of answers.entries()) {
         const name = names[i]!;
         if (answer.status === 'fulfilled' && answer.value) stageInfos[name] = answer.value;
+        // The status only: the reason names the stage's address, which is not public (the
+        // metrics port's /info has the targets).
         else
           capabilities[`stage.${name}`] =
-            `unavailable: ${toConnectError((answer as PromiseRejectedResult).reason).rawMessage}`;
+            `unavailable (${statusName(toConnectError((answer as PromiseRejectedResult).reason))})`;
       }
       const { config } = context;
-      capabilities['stage.targets'] = `lm=${config.lmTarget} dit=${config.ditTarget} vae=${config.vaeTarget}`;
       return create(InfoResponseSchema, {
         gateway: buildServiceInfo({ service: 'gateway', config, capabilities }),
         stages: stageInfos,

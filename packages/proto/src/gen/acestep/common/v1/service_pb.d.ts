@@ -31,7 +31,8 @@ export declare type ServiceInfo = Message<"acestep.common.v1.ServiceInfo"> & {
   version: string;
 
   /**
-   * Process id and host name, to tell replicas apart.
+   * A random id of this process (new at every start), to tell replicas apart. Host name, PID and
+   * model directory are not public: operators read them with the id on the metrics port's /info.
    *
    * @generated from field: string instance = 3;
    */
