@@ -1,106 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import { flacBomb, mp3Bomb, wavLiar } from '@acestep/testkit/audio-bombs';
 import { closeDecodePool, decodeAudio, decodeAudioOffThread, isAudioInputError } from './index.ts';
-
-/** CRC-8 (poly 0x07) over a FLAC frame header, as RFC 9639 defines it. */
-function crc8(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const b of bytes) {
-    crc ^= b;
-    for (let i = 0; i < 8; i++) crc = crc & 0x80 ? ((crc << 1) ^ 0x07) & 0xff : (crc << 1) & 0xff;
-  }
-  return crc;
-}
-
-/** CRC-16 (poly 0x8005) over a whole FLAC frame. */
-function crc16(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const b of bytes) {
-    crc ^= b << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x8005) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-
-/** UTF-8-style coded frame number (FLAC's variable-length integer). */
-function codedNumber(n: number): number[] {
-  if (n < 0x80) return [n];
-  if (n < 0x800) return [0xc0 | (n >> 6), 0x80 | (n & 0x3f)];
-  if (n < 0x10000) return [0xe0 | (n >> 12), 0x80 | ((n >> 6) & 0x3f), 0x80 | (n & 0x3f)];
-  return [0xf0 | (n >> 18), 0x80 | ((n >> 12) & 0x3f), 0x80 | ((n >> 6) & 0x3f), 0x80 | (n & 0x3f)];
-}
-
-/**
- * A FLAC "decompression bomb": STREAMINFO says the length is unknown (0), then `frames` frames of 65,536
- * stereo samples each, every subframe CONSTANT (3 bytes for 65,536 samples). ~16 bytes per frame.
- */
-function flacBomb(frames: number): Uint8Array {
-  const streamInfo = new Uint8Array(4 + 4 + 34);
-  streamInfo.set([0x66, 0x4c, 0x61, 0x43]); // fLaC
-  streamInfo.set([0x80, 0, 0, 34], 4); // last metadata block, STREAMINFO, 34 bytes
-  const si = streamInfo.subarray(8);
-  si.set([0xff, 0xff, 0xff, 0xff]); // min/max block size 65535
-  // sample rate 48000 (20 bits), channels-1 = 1 (3 bits), bits-1 = 15 (5 bits), total samples 0 (36 bits)
-  const rate = 48_000;
-  si[10] = rate >> 12;
-  si[11] = (rate >> 4) & 0xff;
-  si[12] = ((rate & 0x0f) << 4) | (1 << 1) | (15 >> 4);
-  si[13] = (15 & 0x0f) << 4;
-  const parts: Uint8Array[] = [streamInfo];
-  for (let n = 0; n < frames; n++) {
-    const header = [0xff, 0xf8, 0x7a, 0x18, ...codedNumber(n), 0xff, 0xfe];
-    const h = Uint8Array.from(header);
-    const subframes = [0x00, 0x00, 0x00, 0x00, 0x00, 0x00]; // CONSTANT 0 for both channels (16-bit)
-    const body = Uint8Array.from([...h, crc8(h), ...subframes]);
-    const crc = crc16(body);
-    parts.push(Uint8Array.from([...body, crc >> 8, crc & 0xff]));
-  }
-  return concat(parts);
-}
-
-/**
- * A long, tiny MP3: MPEG-2.5 layer III, 8 kHz mono, 8 kbit/s frames of 72 bytes holding 576 samples of
- * silence each (all-zero side info = no spectral data).
- */
-function mp3Bomb(frames: number): Uint8Array {
-  const frame = new Uint8Array(72);
-  frame.set([0xff, 0xe3, 0x18, 0xc4]); // sync, MPEG 2.5, layer III, no CRC, 8 kbit/s, 8 kHz, mono
-  return concat(Array.from({ length: frames }, () => frame));
-}
-
-/** A WAV whose data chunk declares 4 GB of samples but carries a few bytes. */
-function wavLiar(): Uint8Array {
-  const b = new Uint8Array(44 + 16);
-  const v = new DataView(b.buffer);
-  const text = (at: number, s: string) => {
-    for (let i = 0; i < 4; i++) b[at + i] = s.charCodeAt(i);
-  };
-  text(0, 'RIFF');
-  v.setUint32(4, 0xfffffff0, true);
-  text(8, 'WAVE');
-  text(12, 'fmt ');
-  v.setUint32(16, 16, true);
-  v.setUint16(20, 1, true);
-  v.setUint16(22, 2, true);
-  v.setUint32(24, 48_000, true);
-  v.setUint32(28, 48_000 * 4, true);
-  v.setUint16(32, 4, true);
-  v.setUint16(34, 16, true);
-  text(36, 'data');
-  v.setUint32(40, 0xffffffe0, true);
-  return b;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /**
  * Peak RSS since the last reset, from the kernel (VmHWM): a timer could not sample it while a decoder
@@ -137,8 +39,7 @@ describe('decompression bombs are refused before decoding', () => {
   });
 
   it('a FLAC that lies in STREAMINFO about a short length is still counted frame by frame', async () => {
-    const bomb = flacBomb(600);
-    bomb[8 + 17] = 10; // total samples = 10
+    const bomb = flacBomb(600, 10); // STREAMINFO: total samples = 10
     const r = await refusal(bomb);
     assert.equal(r.reason, 'too_long');
   });
