@@ -71,11 +71,11 @@ export function connectHandler(options: ConnectHandlerOptions): NodeHandler {
       uReq.header.delete('content-length');
       uReq.body =
         kind === 'unary'
-          ? unaryJson(uReq.body, options.readMaxBytes, check)
+          ? unaryBody(uReq.body, options.readMaxBytes, jsonMessage(check))
           : mapEnvelopes(uReq.body, options.readMaxBytes, jsonMessage(check), 'request');
     } else if (uReq.method === 'POST' && isBytes(uReq.body)) {
       const check = binaryMessage(handler.method.input);
-      if (UNARY_BINARY.test(contentType)) uReq.body = unaryBinary(uReq.body, options.readMaxBytes, check);
+      if (UNARY_BINARY.test(contentType)) uReq.body = unaryBody(uReq.body, options.readMaxBytes, check);
       else if (STREAM_BINARY.test(contentType))
         uReq.body = checkEnvelopes(
           uReq.body,
@@ -90,7 +90,7 @@ export function connectHandler(options: ConnectHandlerOptions): NodeHandler {
           const out = (json: JsonValue) => int64AsNumbers(handler.method.output, json as JsonObject);
           uRes.body =
             kind === 'unary'
-              ? unaryJson(uRes.body, Number.POSITIVE_INFINITY, out)
+              ? unaryBody(uRes.body, Number.POSITIVE_INFINITY, jsonMessage(out))
               : mapEnvelopes(uRes.body, Number.POSITIVE_INFINITY, jsonMessage(out), 'response');
           uRes.header?.delete('content-length');
         }
@@ -188,21 +188,6 @@ function depthOver(json: JsonValue, limit: number): boolean {
   return false;
 }
 
-async function* unaryJson(
-  body: AsyncIterable<Uint8Array>,
-  limit: number,
-  map: (json: JsonValue) => JsonValue,
-): AsyncGenerator<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const part of body) {
-    total += part.byteLength;
-    if (total > limit) throw tooLarge(limit);
-    parts.push(part);
-  }
-  yield Buffer.from(JSON.stringify(map(parse(Buffer.concat(parts)))));
-}
-
 /** A JSON message rewritten by `map`. */
 function jsonMessage(map: (json: JsonValue) => JsonValue): (message: Uint8Array) => Uint8Array {
   return (message) => encode(map(parse(message)));
@@ -223,11 +208,11 @@ function binaryMessage(schema: DescMessage): (message: Uint8Array) => Uint8Array
   };
 }
 
-/** A unary binary body, checked whole. */
-async function* unaryBinary(
+/** A unary body read whole (at most `limit` bytes), then passed through `transform` once. */
+async function* unaryBody(
   body: AsyncIterable<Uint8Array>,
   limit: number,
-  check: (message: Uint8Array) => Uint8Array,
+  transform: (message: Uint8Array) => Uint8Array,
 ): AsyncGenerator<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
@@ -236,7 +221,7 @@ async function* unaryBinary(
     if (total > limit) throw tooLarge(limit);
     parts.push(part);
   }
-  yield check(Buffer.concat(parts));
+  yield transform(Buffer.concat(parts));
 }
 
 /**
