@@ -4,14 +4,8 @@
 // Prints a table (× real time = audio seconds / wall seconds, median of the runs); no assertions.
 // Numbers from a shared 2-core VM are noisy (±30 %).
 import { parseArgs } from 'node:util';
-import {
-  decodeAudio,
-  decodeAudioSource,
-  encodeAudio,
-  encodeWav,
-  type OutputFormat,
-  type PcmAudio,
-} from '@acestep/audio';
+import { decodeAudio, decodeAudioSource, encodeAudio, encodeWav, type OutputFormat } from '@acestep/audio';
+import { tonesAndNoise } from '@acestep/testkit/audio-signals';
 import { medianMs } from './median.ts';
 
 const { values } = parseArgs({
@@ -20,27 +14,8 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 const seconds = Number(values.seconds);
 
-/** Two tones per channel and low-level noise, so lossless coders cannot compress it to nothing. */
-function testSignal(sampleRate: number): PcmAudio {
-  const frames = Math.round(sampleRate * seconds);
-  let seed = 1;
-  const noise = (): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff - 0.5;
-  };
-  const channel = (f1: number, f2: number): Float32Array => {
-    const out = new Float32Array(frames);
-    for (let i = 0; i < frames; i++) {
-      const t = i / sampleRate;
-      out[i] = 0.4 * Math.sin(2 * Math.PI * f1 * t) + 0.2 * Math.sin(2 * Math.PI * f2 * t) + 0.01 * noise();
-    }
-    return out;
-  };
-  return { sampleRate, channels: [channel(440, 3520), channel(997, 6000)] };
-}
-
 const rt = (ms: number): string => (seconds / (ms / 1000)).toFixed(0);
-const pcm = testSignal(48_000);
+const pcm = tonesAndNoise(48_000, seconds);
 const rows: string[][] = [['format', 'size KiB', 'encode ms', 'encode ×RT', 'decode ms', 'decode ×RT']];
 const formats: [string, OutputFormat, { flacBitDepth?: 16 | 24 }][] = [
   ['wav16', 'wav16', {}],
@@ -57,7 +32,7 @@ for (const [label, format, options] of formats) {
   rows.push([label, (file.length / 1024).toFixed(0), enc.toFixed(0), rt(enc), dec.toFixed(0), rt(dec)]);
 }
 
-const at441 = encodeWav(testSignal(44_100), 's16');
+const at441 = encodeWav(tonesAndNoise(44_100, seconds), 's16');
 for (const quality of ['medium', 'best'] as const) {
   const ms = await medianMs(() => decodeAudio(at441, {}, { quality }), runs);
   rows.push([

@@ -5,12 +5,12 @@
 // The reference row is the native `lame` CLI fed the whole song as 16-bit PCM on a pipe.
 import { spawn, spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { tonesAndNoise } from '@acestep/testkit/audio-signals';
 import {
   EncoderPool,
   interleaveS16,
   lameCliAvailable,
   openStreamEncoder,
-  type PcmAudio,
   type StreamEncodeSpec,
 } from '../packages/audio/src/index.ts';
 import { cpuSeconds } from './cpu.ts';
@@ -23,26 +23,7 @@ const seconds = Number(values.seconds);
 const SR = 48_000;
 const TILE = 384 * 1920;
 
-/** Two tones per channel and low-level noise (the same signal as bench/audio-codecs.ts). */
-function testSignal(): PcmAudio {
-  const frames = Math.round(SR * seconds);
-  let seed = 1;
-  const noise = (): number => {
-    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    return seed / 0x7fffffff - 0.5;
-  };
-  const channel = (f1: number, f2: number): Float32Array => {
-    const out = new Float32Array(frames);
-    for (let i = 0; i < frames; i++) {
-      const t = i / SR;
-      out[i] = 0.4 * Math.sin(2 * Math.PI * f1 * t) + 0.2 * Math.sin(2 * Math.PI * f2 * t) + 0.01 * noise();
-    }
-    return out;
-  };
-  return { sampleRate: SR, channels: [channel(440, 3520), channel(997, 6000)] };
-}
-
-const pcm = testSignal();
+const pcm = tonesAndNoise(SR, seconds);
 const frames = pcm.channels[0]!.length;
 
 /** Runs a command with `input` on stdin, discarding stdout; resolves when it exits 0. */

@@ -97,3 +97,25 @@ export function assertSameSamples(actual: readonly Float32Array[], expected: rea
     }
   });
 }
+
+/**
+ * Two tones per channel plus low-level noise: the benchmarks' signal, so lossless coders cannot
+ * compress it to nothing and lossy ones have real content to encode.
+ */
+export function tonesAndNoise(sampleRate: number, seconds: number): PcmAudio {
+  const frames = Math.round(sampleRate * seconds);
+  let seed = 1;
+  const noise = (): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed / 0x7fffffff - 0.5;
+  };
+  const channel = (f1: number, f2: number): Float32Array => {
+    const out = new Float32Array(frames);
+    for (let i = 0; i < frames; i++) {
+      const t = i / sampleRate;
+      out[i] = 0.4 * Math.sin(2 * Math.PI * f1 * t) + 0.2 * Math.sin(2 * Math.PI * f2 * t) + 0.01 * noise();
+    }
+    return out;
+  };
+  return { sampleRate, channels: [channel(440, 3520), channel(997, 6000)] };
+}
